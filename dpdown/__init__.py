@@ -1,0 +1,17 @@
+"""dpdown — detail-preserving image downscaling and pooling operators on real images.
+
+>>> import dpdown
+>>> small = dpdown.downscale(img, 4, method="dpid", lam=1.0)
+"""
+
+from ._version import __version__
+
+__all__ = ["__version__", "downscale", "methods"]
+
+
+def __getattr__(name):
+    # The API pulls in NumPy and the registry; keep ``import dpdown`` (and the CLI's --help) light.
+    if name in ("downscale", "methods"):
+        from . import api
+        return getattr(api, name)
+    raise AttributeError(f"module 'dpdown' has no attribute {name!r}")

@@ -1,0 +1,61 @@
+"""The Python API: :func:`downscale`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import footprints, registry
+from .errors import ParameterError
+from .working import back, to_working
+
+
+def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid",
+              has_alpha=None, **params):
+    """Downscale an image with a detail-preserving or pooling method.
+
+    Parameters
+    ----------
+    img : ndarray
+        H×W or H×W×C; uint8, uint16, float32 or float64. Integers are processed as values in
+        [0, 1] and rounded back; floats are used as they are.
+    k : int, optional
+        Window size: output pixel ``(i, j)`` pools the ``k×k`` window at ``(i·stride, j·stride)``,
+        clipped at the image edge (ceil mode, no pixel dropped).
+    stride : int, optional
+        Step between windows; defaults to ``k``.
+    shape : (rows, cols), optional
+        Exact output size; either may be None to keep the aspect ratio. Uses the coverage
+        footprint (fractional pixels at the footprint edges weighted by their overlap).
+    scale : float, optional
+        Factor in (0, 1]; output size ``round(H·scale) × round(W·scale)``, coverage footprint.
+    method : str
+        A registered method (``dpdown.methods()``), e.g. ``"dpid"``, ``"dpp"``, ``"avg"``.
+    has_alpha : bool, optional
+        Whether the last channel is alpha; by default true for 2 and 4 channels.
+    **params
+        The method's parameters, e.g. ``lam=1.0`` for DPID, ``alpha``, ``lam``, ``variant``,
+        ``guide``, ``filter`` for DPP.
+
+    Returns
+    -------
+    ndarray
+        The downscaled image, with the input's dtype and number of dimensions.
+
+    Examples
+    --------
+    >>> out = downscale(img, 4, method="dpid", lam=1.0)
+    >>> out = downscale(img, shape=(480, 640), method="dpid")
+    >>> out = downscale(img, 2, method="dpp", lam=1.0, alpha=1.0, variant="sym")
+    """
+    spec = registry.get(method)
+    values = spec.resolve(params)
+    work = to_working(img, has_alpha)
+    if isinstance(k, (float, np.floating)) and not float(k).is_integer():
+        raise ParameterError(f"k must be an integer window size (got {k}); use scale= for a non-integer factor")
+    footprint = footprints.plan(work.shape, k=k, stride=stride, out_shape=shape, scale=scale)
+    return back(spec.run(work, footprint, **values), work)
+
+
+def methods():
+    """Every registered method by name (``dpdown.registry.Method`` objects)."""
+    return registry.methods()

@@ -1,0 +1,173 @@
+"""The ``dpdown`` command line. Method options are generated from the registry."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from . import __version__, registry
+from .errors import DpdownError, ParameterError
+
+_KINDS = {"float": click.FLOAT, "int": click.INT, "floats": click.STRING}
+
+
+class _Cli(click.Group):
+    """Every error becomes one line on stderr and an exit code: 2 for usage, 1 for processing."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            rv = super().main(args, prog_name or "dpdown", complete_var, standalone_mode=False, **extra)
+        except click.ClickException as exc:
+            self._fail(exc.format_message(), exc.exit_code)
+        except DpdownError as exc:
+            self._fail(str(exc), exc.exit_code)
+        except (KeyboardInterrupt, click.Abort):
+            self._fail("interrupted", 130)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+    @staticmethod
+    def _fail(message, code):
+        click.echo(f"dpdown: error: {message}", err=True)
+        sys.exit(code)
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "-V", "--version", prog_name="dpdown")
+def cli():
+    """dpdown: detail-preserving image downscaling (DPID, DPP) and pooling operators.
+
+    \b
+    dpdown scale in.png -k 4 --method dpid -o small.png
+    dpdown methods
+    """
+
+
+def _method_options(func):
+    """One click option per parameter flag in the registry (shared by the methods that use it)."""
+    for flag, users in reversed(list(registry.all_params().items())):
+        first = users[0][1]
+        if first.kind == "choice":
+            choices = sorted({c for _, p in users for c in p.choices})
+            ptype = click.Choice(choices)
+        else:
+            ptype = _KINDS[first.kind]
+        text = " ".join(f"[{m.name}] {p.help} Default: {_show(p.default)}." for m, p in users)
+        metavar = {"float": "X", "int": "N", "floats": "A,B,..."}.get(first.kind)
+        func = click.option(flag, "opt_" + flag.lstrip("-").replace("-", "_"), type=ptype,
+                            default=None, help=text, metavar=metavar)(func)
+    return func
+
+
+def _show(value):
+    if isinstance(value, tuple):
+        return ",".join(f"{v:g}" for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _method_params(method, options):
+    """The options given on the command line, checked against the chosen method."""
+    params = {}
+    for flag, users in registry.all_params().items():
+        value = options.get("opt_" + flag.lstrip("-").replace("-", "_"))
+        if value is None:
+            continue
+        mine = [p for m, p in users if m.name == method.name]
+        if not mine:
+            owners = ", ".join(m.name for m, _ in users)
+            raise ParameterError(f"{flag} does not apply to method {method.name!r} (it is for {owners})")
+        params[mine[0].name] = value
+    return method.resolve(params)
+
+
+def _default_output(src, method, k, shape):
+    stem, ext = os.path.splitext(os.path.basename(src))
+    tag = f"k{k}" if k is not None else f"{shape[1]}x{shape[0]}"
+    return f"{stem}_{method}_{tag}{ext or '.png'}"
+
+
+@cli.command(epilog="""\b
+Examples:
+  dpdown scale photo.png -k 4 --method dpid --lambda 1 -o small.png
+  dpdown scale photo.png -k 4 --method dpp --lambda 1 --alpha 1 --variant asym -o out.png
+  dpdown scale photo.png --size 640x -o out.png      # width 640, aspect kept
+  dpdown scale photo.png --size 640x480 -o out.png   # exact size
+  dpdown scale photo.png --scale 0.3 -o out.png      # non-integer factor
+  dpdown scale photo.png -k 2 --stride 1 --method avg
+
+Without -o the output is written beside the input as <stem>_<method>_k<k>.<ext>
+(or _<W>x<H> for --size/--scale). An existing file is never replaced without
+--overwrite. Run 'dpdown methods' for every method and its parameters.""")
+@click.argument("input", type=click.Path(dir_okay=True, path_type=str))
+@click.option("-o", "--output", type=click.Path(path_type=str), help="Output file (format from its extension) or folder.")
+@click.option("-k", type=click.IntRange(min=1), help="Window size: each output pixel pools a k×k window.")
+@click.option("--stride", type=click.IntRange(min=1), help="Step between windows (default: k).")
+@click.option("--size", "size", metavar="WxH", help="Exact output size; 640x or x480 keeps the aspect ratio.")
+@click.option("--scale", "factor", type=click.FloatRange(min=0, max=1, min_open=True), metavar="F",
+              help="Output size as a factor of the input, e.g. 0.3.")
+@click.option("-m", "--method", default="dpid", show_default=True,
+              type=click.Choice(list(registry.methods())), help="Downscaling method.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file (even the input).")
+@_method_options
+def scale(input, output, k, stride, size, factor, method, overwrite, **options):
+    """Downscale INPUT with a detail-preserving or pooling method."""
+    from . import footprints
+    from .api import downscale
+    from .read import read
+    from .write import format_for, write
+
+    spec = registry.get(method)
+    params = _method_params(spec, options)
+    if sum(v is not None for v in (k, size, factor)) != 1:
+        raise click.UsageError("give exactly one of -k, --size or --scale")
+    if stride is not None and k is None:
+        raise click.UsageError("--stride needs -k")
+    out_size = footprints.parse_size(size) if size is not None else None
+    if output is not None and not os.path.isdir(output):
+        format_for(output)  # an unknown extension is an error before any work is done
+    image = read(input)
+    result = downscale(image.pixels, k, stride=stride, shape=out_size, scale=factor, method=method,
+                       has_alpha=image.has_alpha, **params)
+    name = _default_output(input, method, k, result.shape[:2])
+    target = os.path.join(output, name) if output and os.path.isdir(output) else \
+        output or os.path.join(os.path.dirname(input), name)
+    if os.path.exists(target) and os.path.samefile(target, input) and not overwrite:
+        raise ParameterError(f"{target}: refusing to overwrite the input (use --overwrite)")
+    write(result, target, image.info, overwrite=overwrite)
+    h, w = image.pixels.shape[:2]
+    click.echo(f"{input} ({w}x{h}) -> {target} ({result.shape[1]}x{result.shape[0]}, {method})", err=True)
+
+
+@cli.command("methods")
+@click.argument("name", required=False)
+def methods_cmd(name):
+    """List the methods with their parameters and papers, or show one with its formula."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    table_of = registry.methods()
+    if name is not None:
+        spec = registry.get(name)
+        console.print(f"[bold]{spec.name}[/bold] — {escape(spec.summary)}\n")
+        console.print(f"[bold]Formula[/bold]  {escape(spec.formula)}")
+        console.print(f"[bold]Paper[/bold]    {escape(spec.paper)}")
+        if spec.notes:
+            console.print(f"[bold]Notes[/bold]    {escape(spec.notes)}")
+        params = Table("option", "default", "range", "meaning")
+        for p in spec.params:
+            params.add_row(p.cli_flag, _show(p.default), escape(p.describe_range()), escape(p.help))
+        if spec.params:
+            console.print(params)
+        return
+    table = Table("method", "parameters (option=default)", "what it does", "paper", show_lines=True)
+    for spec in table_of.values():
+        params = "\n".join(f"{p.cli_flag}={_show(p.default)}" for p in spec.params) or "—"
+        table.add_row(spec.name, params, escape(spec.summary), escape(spec.paper))
+    console.print(table)
+
+
+def main():
+    cli()

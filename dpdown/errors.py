@@ -1,0 +1,19 @@
+"""Exceptions with messages meant for users: the CLI prints them as one line."""
+
+
+class DpdownError(Exception):
+    """Base class; ``exit_code`` is what the CLI exits with."""
+
+    exit_code = 1
+
+
+class ParameterError(DpdownError, ValueError):
+    """A bad argument: unknown method or parameter, value out of range, bad size (exit 2)."""
+
+    exit_code = 2
+
+
+class ImageError(DpdownError):
+    """An input that cannot be read or an output that cannot be written (exit 1)."""
+
+    exit_code = 1

@@ -1,0 +1,143 @@
+"""Footprints: which input pixels, with which coverage weight, make each output pixel.
+
+Both footprints are separable, so each is a pair of :class:`Axis` (rows, columns). An axis
+holds, for every output index ``i``, the input span ``start[i]:stop[i]`` and the coverage
+weight of each pixel of the span, ``weight[offset[i] + (x - start[i])]``.
+
+* Window footprint (pooling): ``k`` samples every ``stride``, ceil mode, so the output has
+  ``ceil((n - k) / stride) + 1`` samples and the last window is clipped at the edge. Every
+  coverage weight is 1.
+* Coverage footprint (DPID; any method at a non-integer factor or exact size): output
+  pixel ``i`` covers the real interval ``[i·p, (i+1)·p)`` with ``p = n / n_out``; a pixel cut
+  by the interval's edge gets the fraction of it that lies inside.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import ParameterError
+
+
+@dataclass(frozen=True)
+class Axis:
+    start: np.ndarray   # int64, first input index of each output index
+    stop: np.ndarray    # int64, one past the last input index
+    offset: np.ndarray  # int64, where each span's weights begin in ``weight``
+    weight: np.ndarray  # float64, coverage of each pixel of each span
+
+    @property
+    def size(self) -> int:
+        return len(self.start)
+
+    def as_tuple(self):
+        return self.start, self.stop, self.offset, self.weight
+
+
+@dataclass(frozen=True)
+class Footprint:
+    rows: Axis
+    cols: Axis
+    kind: str  # "window" or "coverage"
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.rows.size, self.cols.size
+
+
+def _axis(starts, stops, lo=None, hi=None) -> Axis:
+    """Spans ``starts[i]:stops[i]``; weights are the overlap of each pixel ``[x, x+1)`` with
+    ``[lo[i], hi[i])``, or 1 everywhere when no interval is given."""
+    lengths = stops - starts
+    offset = np.zeros(len(starts), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=offset[1:])
+    if lo is None:
+        weight = np.ones(int(lengths.sum()))
+    else:
+        x = (np.repeat(starts - offset, lengths) + np.arange(lengths.sum())).astype(np.float64)
+        weight = np.minimum(x + 1, np.repeat(hi, lengths)) - np.maximum(x, np.repeat(lo, lengths))
+    return Axis(starts, stops, offset, weight)
+
+
+def window_axis(n: int, k: int, stride: int) -> Axis:
+    """Ceil-mode windows of ``k`` samples every ``stride`` over ``n`` samples."""
+    n_out = (n - k + stride - 1) // stride + 1
+    starts = np.arange(n_out, dtype=np.int64) * stride
+    return _axis(starts, np.minimum(starts + k, n))
+
+
+def coverage_axis(n: int, n_out: int) -> Axis:
+    """Output sample ``i`` covers ``[i·n/n_out, (i+1)·n/n_out)``; edge pixels weighted by overlap."""
+    i = np.arange(n_out, dtype=np.int64)
+    lo, hi = i * n / n_out, (i + 1) * n / n_out
+    starts = np.floor(lo).astype(np.int64)
+    stops = np.minimum(np.ceil(hi).astype(np.int64), n)
+    return _axis(starts, stops, lo, hi)
+
+
+def window(shape, k: int, stride: int | None = None) -> Footprint:
+    h, w = shape
+    stride = k if stride is None else stride
+    if k < 1 or stride < 1:
+        raise ParameterError(f"k and stride must be at least 1 (got k={k}, stride={stride})")
+    if k > min(h, w):
+        raise ParameterError(f"window k={k} is larger than the image ({w}x{h})")
+    return Footprint(window_axis(h, k, stride), window_axis(w, k, stride), "window")
+
+
+def coverage(shape, out_shape) -> Footprint:
+    (h, w), (oh, ow) = shape, out_shape
+    if not (1 <= oh <= h and 1 <= ow <= w):
+        raise ParameterError(f"output size {ow}x{oh} must be between 1x1 and the input's {w}x{h} "
+                             "(dpdown only downscales)")
+    return Footprint(coverage_axis(h, oh), coverage_axis(w, ow), "coverage")
+
+
+_SIZE = re.compile(r"^\s*(\d*)\s*[xX×]\s*(\d*)\s*$")
+
+
+def parse_size(text: str) -> tuple[int | None, int | None]:
+    """``'640x480'`` → (480, 640) as (rows, cols); ``'640x'`` / ``'x480'`` leave one side free."""
+    m = _SIZE.match(text)
+    if not m or not (m.group(1) or m.group(2)):
+        raise ParameterError(f"malformed size {text!r}: use WIDTHxHEIGHT, WIDTHx or xHEIGHT, e.g. 640x480")
+    width = int(m.group(1)) if m.group(1) else None
+    height = int(m.group(2)) if m.group(2) else None
+    if width == 0 or height == 0:
+        raise ParameterError(f"malformed size {text!r}: width and height must be positive")
+    return height, width
+
+
+def output_shape(shape, size=None, scale=None) -> tuple[int, int]:
+    """Exact output (rows, cols) from a (rows, cols) size with one side optional, or a factor."""
+    h, w = shape
+    if scale is not None:
+        if not 0 < scale <= 1:
+            raise ParameterError(f"scale must be in (0, 1] (got {scale}); dpdown only downscales")
+        return max(1, round(h * scale)), max(1, round(w * scale))
+    oh, ow = size
+    if oh is None and ow is None:
+        raise ParameterError("size needs a width, a height or both")
+    if oh is None:
+        oh = max(1, round(h * ow / w))
+    if ow is None:
+        ow = max(1, round(w * oh / h))
+    return oh, ow
+
+
+def plan(shape, k=None, stride=None, out_shape=None, scale=None) -> Footprint:
+    """The footprint asked for by exactly one of ``k``, ``out_shape`` (rows, cols; one may be None) or ``scale``."""
+    given = [name for name, v in (("k", k), ("shape", out_shape), ("scale", scale)) if v is not None]
+    if len(given) != 1:
+        raise ParameterError("give exactly one of k, shape (size) or scale"
+                             + (f" (got {', '.join(given)})" if given else ""))
+    if k is not None:
+        return window(shape, int(k), None if stride is None else int(stride))
+    if stride is not None:
+        raise ParameterError("stride applies to window footprints (-k) only")
+    if scale is not None:
+        return coverage(shape, output_shape(shape, scale=scale))
+    return coverage(shape, output_shape(shape, size=out_shape))

@@ -1,0 +1,89 @@
+"""Lazy Numba compilation.
+
+Kernels are written as plain Python functions and compiled on their first call, so that
+importing dpdown (and ``dpdown --help``) never imports Numba. One source function can be
+compiled several times with different global bindings (:func:`specialise`): this is how
+one footprint walker serves many pooling rules.
+
+Every compiled function is cached on disk (``cache=True``). Numba keys its cache on the
+function's own code only, so a change in a function it calls would go unnoticed; the
+qualified name given to Numba therefore carries a digest of the code of the function and
+of every lazily compiled function it reaches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import types
+
+
+class Lazy:
+    """A Python function compiled with ``numba.njit(**options)`` on first use."""
+
+    def __init__(self, py_func, name=None, bindings=None, **options):
+        self.py_func = py_func
+        self.name = name or py_func.__name__
+        self.bindings = dict(bindings or {})
+        self.options = options
+        self._dispatcher = None
+
+    def _globals(self):
+        namespace = dict(self.py_func.__globals__)
+        namespace.update(self.bindings)
+        return namespace
+
+    def _dependencies(self):
+        namespace = self._globals()
+        return [namespace[n] for n in self.py_func.__code__.co_names
+                if isinstance(namespace.get(n), Lazy)]
+
+    def digest(self):
+        """Hash of this function's code and of every lazy function it calls."""
+        h = hashlib.sha1(marshal.dumps(self.py_func.__code__))
+        for dep in self._dependencies():
+            h.update(dep.digest().encode())
+        return h.hexdigest()[:12]
+
+    @property
+    def dispatcher(self):
+        if self._dispatcher is None:
+            import numba
+
+            namespace = self._globals()
+            for n in self.py_func.__code__.co_names:
+                value = namespace.get(n)
+                if isinstance(value, Lazy):
+                    namespace[n] = value.dispatcher
+            namespace["prange"] = numba.prange
+            fn = types.FunctionType(self.py_func.__code__, namespace, self.name,
+                                    self.py_func.__defaults__, self.py_func.__closure__)
+            fn.__qualname__ = f"{self.name}_{self.digest()}"
+            fn.__module__ = self.py_func.__module__
+            self._dispatcher = numba.njit(cache=True, **self.options)(fn)
+        return self._dispatcher
+
+    def __call__(self, *args):
+        return self.dispatcher(*args)
+
+
+def jit(**options):
+    """Decorator: compile lazily with ``numba.njit(cache=True, **options)``."""
+    def wrap(py_func):
+        return Lazy(py_func, **options)
+    return wrap
+
+
+def inline(py_func):
+    """Decorator for small device-style helpers, inlined into their callers."""
+    return Lazy(py_func, inline="always")
+
+
+def specialise(template: Lazy, name: str, **bindings) -> Lazy:
+    """The function of ``template`` with some of its global names bound to other functions."""
+    return Lazy(template.py_func, name=name, bindings={**template.bindings, **bindings},
+                **template.options)
+
+
+def prange(*args):  # replaced by numba.prange when a kernel is compiled
+    return range(*args)

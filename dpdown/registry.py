@@ -1,0 +1,134 @@
+"""The one registry of methods.
+
+Each method module declares a :class:`Method` and passes it to :func:`register`. The CLI
+options of ``dpdown scale``, the ``dpdown methods`` table and the API's parameter checking
+are all derived from these declarations.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .errors import ParameterError
+
+# Modules under dpdown.methods, in the order ``dpdown methods`` lists them.
+METHOD_MODULES = ("avg", "dpid", "dpp")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One parameter of a method.
+
+    ``name`` is the Python keyword (``lam``), ``flag`` the CLI option (``--lambda``).
+    ``kind`` is ``float``, ``int``, ``choice`` or ``floats`` (a comma-separated list).
+    """
+
+    name: str
+    kind: str
+    default: Any
+    help: str
+    flag: str | None = None
+    low: float | None = None
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    length: int | None = None  # for ``floats``: the required number of values
+
+    @property
+    def cli_flag(self) -> str:
+        return self.flag or "--" + self.name.replace("_", "-")
+
+    def describe_range(self) -> str:
+        if self.kind == "choice":
+            return "|".join(self.choices)
+        if self.kind == "floats":
+            return f"{self.length} numbers" if self.length else "numbers"
+        lo = "-inf" if self.low is None else f"{self.low:g}"
+        hi = "inf" if self.high is None else f"{self.high:g}"
+        return f"[{lo}, {hi}]"
+
+    def check(self, value):
+        """The value converted to the parameter's type, or a :class:`ParameterError`."""
+        label = f"{self.cli_flag} ({self.name})"
+        if self.kind == "choice":
+            if value not in self.choices:
+                raise ParameterError(f"{label} must be one of {', '.join(self.choices)} (got {value!r})")
+            return value
+        if self.kind == "floats":
+            if isinstance(value, str):
+                try:
+                    value = [float(v) for v in value.replace(" ", "").split(",") if v]
+                except ValueError:
+                    raise ParameterError(f"{label} must be comma-separated numbers (got {value!r})") from None
+            value = tuple(float(v) for v in value)
+            if self.length is not None and len(value) != self.length:
+                raise ParameterError(f"{label} needs {self.length} numbers (got {len(value)})")
+            return value
+        try:
+            value = int(value) if self.kind == "int" else float(value)
+        except (TypeError, ValueError):
+            raise ParameterError(f"{label} must be a number (got {value!r})") from None
+        if value != value or (self.low is not None and value < self.low) or \
+                (self.high is not None and value > self.high):
+            raise ParameterError(f"{label} must be in {self.describe_range()} (got {value})")
+        return value
+
+
+@dataclass(frozen=True)
+class Method:
+    """A downscaling method: what it is called, what it takes, where it comes from, how it runs.
+
+    ``run(work, footprint, **params)`` returns float64 working values (H'×W'×C').
+    """
+
+    name: str
+    summary: str
+    formula: str
+    paper: str
+    run: Callable
+    params: tuple[Param, ...] = field(default_factory=tuple)
+    notes: str = ""
+
+    def resolve(self, given: dict) -> dict:
+        """Defaults filled in and every value checked; unknown names are an error."""
+        known = {p.name: p for p in self.params}
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            accepted = ", ".join(known) or "none"
+            raise ParameterError(f"method {self.name!r} has no parameter {unknown[0]!r} "
+                                 f"(it takes: {accepted})")
+        return {name: p.check(given[name]) if given.get(name) is not None else p.default
+                for name, p in known.items()}
+
+
+_REGISTRY: dict[str, Method] = {}
+
+
+def register(method: Method) -> Method:
+    _REGISTRY[method.name] = method
+    return method
+
+
+def methods() -> dict[str, Method]:
+    """Every registered method, by name."""
+    if len(_REGISTRY) < len(METHOD_MODULES):
+        for module in METHOD_MODULES:
+            importlib.import_module(f"dpdown.methods.{module}")
+    return _REGISTRY
+
+
+def get(name: str) -> Method:
+    table = methods()
+    if name not in table:
+        raise ParameterError(f"unknown method {name!r}; choose one of {', '.join(table)}")
+    return table[name]
+
+
+def all_params() -> dict[str, list[tuple[Method, Param]]]:
+    """Every CLI flag with the methods that use it (one option may serve several methods)."""
+    flags: dict[str, list[tuple[Method, Param]]] = {}
+    for method in methods().values():
+        for p in method.params:
+            flags.setdefault(p.cli_flag, []).append((method, p))
+    return flags

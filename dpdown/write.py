@@ -1,0 +1,73 @@
+"""Writing arrays to image files (the last step): whole files or nothing."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import numpy as np
+
+from .errors import ImageError
+
+_EXTENSIONS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
+               ".webp": "WEBP", ".bmp": "BMP", ".gif": "GIF"}
+_KEEPS_ALPHA = {"PNG", "TIFF", "WEBP", "GIF"}
+
+
+def format_for(path) -> str:
+    ext = os.path.splitext(os.fspath(path))[1].lower()
+    if ext not in _EXTENSIONS:
+        raise ImageError(f"{path}: unknown output format {ext or '(no extension)'!r}; "
+                         f"use one of {', '.join(sorted(_EXTENSIONS))}")
+    return _EXTENSIONS[ext]
+
+
+def _to_pil(pixels: np.ndarray, fmt: str):
+    from PIL import Image as PILImage
+
+    if pixels.dtype == np.uint16:
+        if pixels.ndim == 2:
+            return PILImage.fromarray(pixels, "I;16")
+        pixels = (pixels >> 8).astype(np.uint8)  # Pillow cannot write 16-bit colour
+    if pixels.dtype.kind == "f":
+        if pixels.ndim == 2 and fmt == "TIFF":
+            return PILImage.fromarray(pixels.astype(np.float32), "F")
+        pixels = np.rint(np.clip(pixels, 0.0, 1.0) * 255).astype(np.uint8)
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    if channels == 1 and pixels.ndim == 3:
+        pixels = pixels[:, :, 0]
+    mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}.get(channels)
+    if mode is None:
+        raise ImageError(f"cannot write a {channels}-channel image to {fmt}")
+    if mode in ("LA", "RGBA") and fmt not in _KEEPS_ALPHA:
+        raise ImageError(f"{fmt} cannot store transparency; write PNG, WebP or TIFF instead")
+    return PILImage.fromarray(pixels, mode)
+
+
+def write(pixels: np.ndarray, path, info: dict | None = None, overwrite: bool = False) -> None:
+    """Encode to a temporary file beside ``path`` and rename it into place."""
+    path = os.fspath(path)
+    fmt = format_for(path)
+    if os.path.exists(path) and not overwrite:
+        raise ImageError(f"{path}: already exists (use --overwrite to replace it)")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ImageError(f"{path}: folder {folder} does not exist")
+    image = _to_pil(pixels, fmt)
+    options = {k: v for k, v in (info or {}).items() if k in ("icc_profile", "exif", "dpi") and v}
+    try:
+        handle, tmp = tempfile.mkstemp(prefix=".dpdown-", suffix=os.path.splitext(path)[1], dir=folder)
+    except OSError as exc:
+        raise ImageError(f"{path}: cannot write ({exc.strerror})") from None
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            image.save(stream, format=fmt, **options)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it the usual mode
+        os.replace(tmp, path)
+    except BaseException as exc:
+        os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise ImageError(f"{path}: cannot write ({exc})") from None
+        raise
