@@ -6,12 +6,12 @@
 
 from ._version import __version__
 
-__all__ = ["__version__", "downscale", "methods"]
+__all__ = ["__version__", "downscale", "available_methods"]
 
 
 def __getattr__(name):
     # The API pulls in NumPy and the registry; keep ``import dpdown`` (and the CLI's --help) light.
-    if name in ("downscale", "methods"):
+    if name in ("downscale", "available_methods"):
         from . import api
         return getattr(api, name)
     raise AttributeError(f"module 'dpdown' has no attribute {name!r}")

@@ -29,7 +29,7 @@ def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid"
     scale : float, optional
         Factor in (0, 1]; output size ``round(H·scale) × round(W·scale)``, coverage footprint.
     method : str
-        A registered method (``dpdown.methods()``), e.g. ``"dpid"``, ``"dpp"``, ``"avg"``.
+        A registered method (``dpdown.available_methods()``), e.g. ``"dpid"``, ``"dpp"``, ``"avg"``.
     has_alpha : bool, optional
         Whether the last channel is alpha; by default true for 2 and 4 channels.
     **params
@@ -56,6 +56,6 @@ def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid"
     return back(spec.run(work, footprint, **values), work)
 
 
-def methods():
+def available_methods():
     """Every registered method by name (``dpdown.registry.Method`` objects)."""
     return registry.methods()

@@ -27,11 +27,11 @@ def _to_pil(pixels: np.ndarray, fmt: str):
 
     if pixels.dtype == np.uint16:
         if pixels.ndim == 2:
-            return PILImage.fromarray(pixels, "I;16")
+            return PILImage.fromarray(pixels)  # mode I;16
         pixels = (pixels >> 8).astype(np.uint8)  # Pillow cannot write 16-bit colour
     if pixels.dtype.kind == "f":
         if pixels.ndim == 2 and fmt == "TIFF":
-            return PILImage.fromarray(pixels.astype(np.float32), "F")
+            return PILImage.fromarray(pixels.astype(np.float32))  # mode F
         pixels = np.rint(np.clip(pixels, 0.0, 1.0) * 255).astype(np.uint8)
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]
     if channels == 1 and pixels.ndim == 3:
@@ -41,7 +41,7 @@ def _to_pil(pixels: np.ndarray, fmt: str):
         raise ImageError(f"cannot write a {channels}-channel image to {fmt}")
     if mode in ("LA", "RGBA") and fmt not in _KEEPS_ALPHA:
         raise ImageError(f"{fmt} cannot store transparency; write PNG, WebP or TIFF instead")
-    return PILImage.fromarray(pixels, mode)
+    return PILImage.fromarray(pixels)  # infers L, LA, RGB or RGBA from the shape
 
 
 def write(pixels: np.ndarray, path, info: dict | None = None, overwrite: bool = False) -> None:

@@ -1,0 +1,167 @@
+"""Every method's Numba kernel against its naive twin, and the papers' propositions."""
+
+import numpy as np
+import pytest
+
+import dpdown
+from dpdown import footprints, registry
+from dpdown.working import to_working
+
+import naive
+from conftest import photo_crop, random_image
+
+DTYPES = [np.uint8, np.uint16, np.float32, np.float64]
+
+# (input shape, geometry): integer windows, ceil-mode leftovers, strides, coverage footprints
+GEOMETRIES = [
+    ((16, 12, 3), dict(k=2)),
+    ((29, 31, 3), dict(k=3)),              # primes: clipped last windows
+    ((23, 17, 1), dict(k=4, stride=3)),
+    ((13, 11, 3), dict(k=3, stride=1)),
+    ((1, 1, 3), dict(k=1)),
+    ((7, 7, 3), dict(out_shape=(3, 3))),   # 7 → 3
+    ((1000, 9, 1), dict(out_shape=(333, 4))),  # 1000 → 333
+    ((19, 26, 3), dict(out_shape=(5, 7))),
+    ((5, 4, 3), dict(out_shape=(1, 1))),
+]
+
+METHODS = [
+    ("avg", {}, lambda img, g: naive.box(img, **g)),
+    ("dpid", dict(lam=1.0), lambda img, g: naive.dpid(img, 1.0, **g)),
+    ("dpid", dict(lam=0.5), lambda img, g: naive.dpid(img, 0.5, **g)),
+    ("dpid", dict(lam=2.0), lambda img, g: naive.dpid(img, 2.0, **g)),
+    ("dpid", dict(lam=0.7), lambda img, g: naive.dpid(img, 0.7, **g)),
+    ("dpp", {}, lambda img, g: naive.dpp(img, **g)),
+    ("dpp", dict(alpha=0.3, lam=2.5, variant="asym"), lambda img, g: naive.dpp(img, 0.3, 2.5, "asym", **g)),
+    ("dpp", dict(guide="full"), lambda img, g: naive.dpp(img, guide="full", **g)),
+    ("dpp", dict(guide="full", variant="asym", filter=tuple(np.arange(9) / 20.0)),
+     lambda img, g: naive.dpp(img, variant="asym", guide="full", filter=np.arange(9) / 20.0, **g)),
+]
+
+
+def run_method(name, img, params, geometry, has_alpha=False):
+    work = to_working(img, has_alpha)
+    fp = footprints.plan(work.shape, k=geometry.get("k"), stride=geometry.get("stride"),
+                         out_shape=geometry.get("out_shape"))
+    spec = registry.get(name)
+    return spec.run(work, fp, **spec.resolve(params))
+
+
+@pytest.mark.parametrize("name,params,twin", METHODS, ids=lambda v: str(v) if not callable(v) else "")
+@pytest.mark.parametrize("shape,geometry", GEOMETRIES, ids=str)
+def test_kernel_equals_naive_float64(name, params, twin, shape, geometry):
+    img = random_image(shape, np.float64, seed=sum(shape))
+    np.testing.assert_allclose(run_method(name, img, params, geometry), twin(img, geometry), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name,params,twin", METHODS, ids=lambda v: str(v) if not callable(v) else "")
+def test_kernel_equals_naive_every_dtype(name, params, twin, dtype):
+    img = random_image((21, 18, 3), dtype, seed=3)
+    geometry = dict(k=4)
+    np.testing.assert_allclose(run_method(name, img, params, geometry),
+                               twin(naive.working(img), geometry), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("name,params,twin", METHODS, ids=lambda v: str(v) if not callable(v) else "")
+@pytest.mark.parametrize("geometry", [dict(k=3), dict(out_shape=(14, 19))], ids=str)
+def test_kernel_equals_naive_on_real_photo(name, params, twin, geometry):
+    img = photo_crop()
+    np.testing.assert_allclose(run_method(name, img, params, geometry),
+                               twin(naive.working(img), geometry), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["avg", "dpid", "dpp"])
+def test_alpha_is_premultiplied(name):
+    img = random_image((12, 10, 4), np.float64, seed=5)
+    img[:, :5, 3] = 0.0  # a fully transparent half carries no colour
+    params = {"dpid": dict(lam=1.0)}.get(name, {})
+    got = run_method(name, img, params, dict(k=3), has_alpha=True)
+    twin = {"avg": naive.box, "dpid": lambda im, **g: naive.dpid(im, 1.0, alpha=3, **g),
+            "dpp": naive.dpp}[name]
+    np.testing.assert_allclose(got, twin(naive.working(img, alpha=3), k=3), atol=1e-6)
+
+
+def test_transparent_pixels_do_not_bleed():
+    img = np.zeros((8, 8, 4), np.uint8)
+    img[:, :, 0] = 255          # red everywhere, but...
+    img[:, :4, 3] = 255         # ...opaque only on the left; right half transparent green
+    img[:, 4:, 1] = 255
+    for method in ("avg", "dpid", "dpp"):
+        out = dpdown.downscale(img, shape=(3, 3), method=method)
+        opaque = out[:, :, 3] > 0
+        assert np.all(out[opaque][:, 1] == 0), method  # no green leaks into visible pixels
+
+
+# ---- the papers' propositions ------------------------------------------------------------
+
+@pytest.mark.parametrize("geometry", [dict(k=2), dict(k=3), dict(out_shape=(7, 5))], ids=str)
+@pytest.mark.parametrize("variant", ["sym", "asym"])
+@pytest.mark.parametrize("guide", ["lite", "full"])
+def test_dpp_lambda_zero_is_average(geometry, variant, guide):
+    img = random_image((20, 17, 3), np.float64)
+    out = run_method("dpp", img, dict(lam=0.0, alpha=2.7, variant=variant, guide=guide), geometry)
+    np.testing.assert_allclose(out, run_method("avg", img, {}, geometry), atol=1e-12)
+
+
+def _windows(img, k):
+    h, w, c = img.shape
+    return img[:h // k * k, :w // k * k].reshape(h // k, k, w // k, k, c).transpose(0, 2, 4, 1, 3).reshape(
+        h // k, w // k, c, k * k)
+
+
+def _approaches(variant, target, seed):
+    """α = 0: the error to ``target`` shrinks as λ grows and is small at λ = 100.
+
+    Only windows whose winning deviation from the mean beats the runner-up by 15 % are
+    compared: where two pixels deviate almost equally the limit is reached very slowly.
+    """
+    img = random_image((24, 18, 3), np.float64, seed=seed)
+    win = _windows(img, 3)
+    dev = win - win.mean(-1, keepdims=True)
+    dev = np.sort(np.abs(dev) if variant == "sym" else dev, -1)
+    clear = dev[..., -1] > 1.15 * np.maximum(dev[..., -2], 0)
+    assert clear.mean() > 0.3
+    errors = [np.abs(run_method("dpp", img, dict(alpha=0.0, lam=lam, variant=variant), dict(k=3))
+                     - target(win))[clear].max() for lam in (5.0, 20.0, 100.0)]
+    assert errors[0] > errors[1] > errors[2]
+    assert errors[2] < 2e-3
+
+
+def test_dpp_asym_alpha_zero_large_lambda_is_max():
+    _approaches("asym", lambda win: win.max(-1), seed=7)
+
+
+def test_dpp_sym_alpha_zero_large_lambda_is_extremum():
+    def extremum(win):
+        far = np.abs(win - win.mean(-1, keepdims=True)).argmax(-1)
+        return np.take_along_axis(win, far[..., None], -1)[..., 0]
+    _approaches("sym", extremum, seed=8)
+
+
+@pytest.mark.parametrize("geometry", [dict(k=4), dict(k=3, stride=2), dict(out_shape=(9, 4))], ids=str)
+def test_dpid_lambda_zero_is_box_filter(geometry):
+    img = random_image((31, 22, 3), np.float64, seed=9)
+    np.testing.assert_allclose(run_method("dpid", img, dict(lam=0.0), geometry),
+                               run_method("avg", img, {}, geometry), atol=1e-12)
+
+
+def test_dpid_sum_of_weights_zero_gives_guidance():
+    img = np.full((8, 8, 3), 0.25)
+    out = run_method("dpid", img, dict(lam=1.0), dict(k=4))
+    np.testing.assert_array_equal(out, 0.25)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("method,params", [("avg", {}), ("dpid", {}), ("dpid", dict(lam=0.5)), ("dpp", {}),
+                                           ("dpp", dict(variant="asym", guide="full"))])
+@pytest.mark.parametrize("geometry", [dict(k=3), dict(shape=(5, 4)), dict(scale=0.37)], ids=str)
+def test_constant_image_stays_constant(dtype, method, params, geometry):
+    value = np.array(0.4 if np.dtype(dtype).kind == "f" else 100).astype(dtype)
+    img = np.full((17, 13, 3), value, dtype=dtype)
+    out = dpdown.downscale(img, method=method, **geometry, **params)
+    assert out.dtype == img.dtype
+    if img.dtype.kind == "u":
+        np.testing.assert_array_equal(out, value)
+    else:
+        np.testing.assert_allclose(out, value, rtol=1e-6 if dtype == np.float32 else 1e-12)
