@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ParameterError
+from .jit import jit, prange
 
 DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
 
@@ -37,7 +38,8 @@ class Working:
 def to_working(img, has_alpha: bool | None = None) -> Working:
     """View ``img`` (H×W or H×W×C; uint8, uint16, float32 or float64) in working form.
 
-    ``has_alpha=None`` treats the last channel of a 2- or 4-channel image as alpha.
+    Alpha, when there is one, is the last channel: ``has_alpha=None`` assumes it for 2- and
+    4-channel images.
     """
     img = np.asarray(img)
     if img.dtype.type not in DTYPES:
@@ -57,16 +59,24 @@ def to_working(img, has_alpha: bool | None = None) -> Working:
     return Working(pixels, scale, channels - 1 if has_alpha else -1, squeeze)
 
 
-def back(out: np.ndarray, work: Working) -> np.ndarray:
-    """Working values (float64 H'×W'×C) to the caller's dtype and layout."""
-    if work.alpha >= 0:
-        alpha = out[:, :, work.alpha:work.alpha + 1]
-        colour = [c for c in range(out.shape[2]) if c != work.alpha]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out[:, :, colour] = np.where(alpha > 0, out[:, :, colour] / alpha, 0.0)
+@jit(parallel=True)
+def _back(values, alpha, top, out):
+    for i in prange(values.shape[0]):
+        for j in range(values.shape[1]):
+            a = values[i, j, alpha] if alpha >= 0 else 1.0
+            for c in range(values.shape[2]):
+                v = values[i, j, c]
+                if alpha >= 0 and c != alpha:
+                    v = v / a if a > 0.0 else 0.0
+                if top > 0.0:
+                    v = np.rint(min(max(v, 0.0), 1.0) * top)
+                out[i, j, c] = v
+
+
+def back(values: np.ndarray, work: Working) -> np.ndarray:
+    """Working values (float64 H'×W'×C) to the caller's dtype and layout: colour divided by
+    alpha again; integers rounded to nearest after clipping to [0, 1]."""
     dtype = work.pixels.dtype
-    if dtype.kind == "u":
-        out = np.rint(np.clip(out, 0.0, 1.0) * np.iinfo(dtype).max).astype(dtype)
-    else:
-        out = out.astype(dtype, copy=False)
+    out = np.empty(values.shape, dtype)
+    _back(values, work.alpha, float(np.iinfo(dtype).max) if dtype.kind == "u" else 0.0, out)
     return out[:, :, 0] if work.squeeze else out

@@ -11,14 +11,14 @@ from ..registry import Method, register
 from ..walk import pooling_kernel, run
 
 
-def _acc_width(channels):
-    return channels + 1
+def _acc_width(n):
+    return n + 1
 
 
-def _accumulate(acc, j, px, ref, i, cov, params):
-    for c in range(px.shape[0]):
+def _accumulate(acc, j, px, n, ref, i, cov, params):
+    for c in range(n):
         acc[j, c] += cov * px[c]
-    acc[j, px.shape[0]] += cov
+    acc[j, n] += cov
 
 
 def _finalize(acc, ref, params, out):

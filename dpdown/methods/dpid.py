@@ -21,7 +21,7 @@ Saeedan et al., CVPR 2018, Eq. (1)–(2).
 
 import numpy as np
 
-from ..jit import jit, prange
+from ..jit import inline, jit, prange
 from ..registry import Method, Param, register
 from ..walk import pooling_kernel, run
 from .avg import box_mean
@@ -29,19 +29,23 @@ from .avg import box_mean
 
 @jit(parallel=True)
 def _smooth_121(avg, out):
+    # The 3×3 kernel is 1-2-1 ⊗ 1-2-1 and the grid a rectangle, so dropping the missing taps
+    # and renormalising is separable too: rows first (into ``out``), then columns in place.
     height, width, channels = avg.shape
     for i in prange(height):
+        up, down = max(i - 1, 0), min(i + 1, height - 1)
+        norm = 1.0 / (2.0 + (i > 0) + (i < height - 1))
         for j in range(width):
             for c in range(channels):
-                total = 0.0
-                weights = 0.0
-                for a in range(max(i - 1, 0), min(i + 2, height)):
-                    wa = 2.0 if a == i else 1.0
-                    for b in range(max(j - 1, 0), min(j + 2, width)):
-                        w = wa * (2.0 if b == j else 1.0)
-                        total += w * avg[a, b, c]
-                        weights += w
-                out[i, j, c] = total / weights
+                out[i, j, c] = ((i > 0) * avg[up, j, c] + 2.0 * avg[i, j, c]
+                                + (i < height - 1) * avg[down, j, c]) * norm
+    for i in prange(height):
+        row = out[i].copy()
+        for j in range(width):
+            left, right = max(j - 1, 0), min(j + 1, width - 1)
+            norm = 1.0 / (2.0 + (j > 0) + (j < width - 1))
+            for c in range(channels):
+                out[i, j, c] = ((j > 0) * row[left, c] + 2.0 * row[j, c] + (j < width - 1) * row[right, c]) * norm
 
 
 def guidance(avg):
@@ -51,32 +55,36 @@ def guidance(avg):
     return out
 
 
-def _acc_width(channels):
-    return channels + 1
+# d^λ from d² = ‖I[q] − G[p]‖², chosen per λ when the kernel is compiled: pow is the costly
+# part of DPID, and the usual λ need none.
+def _d_pow(d2, lam):
+    return d2 ** (0.5 * lam)
 
 
-def _accumulate(acc, j, px, ref, i, cov, params):
-    lam = params[0]
-    alpha = params[1]
+def _d_sqrt(d2, lam):
+    return np.sqrt(d2)
+
+
+def _d_sqrt_sqrt(d2, lam):
+    return np.sqrt(np.sqrt(d2))
+
+
+def _d_square(d2, lam):
+    return d2
+
+
+def _acc_width(n):
+    return n + 1
+
+
+def _accumulate(acc, j, px, n, ref, i, cov, params):
     d2 = 0.0
-    for c in range(px.shape[0]):
-        if c != alpha:
-            d2 += (px[c] - ref[i, j, c]) ** 2
-    # d^λ = (d²)^(λ/2); the usual λ avoid pow
-    if lam == 1.0:
-        w = np.sqrt(d2)
-    elif lam == 0.5:
-        w = np.sqrt(np.sqrt(d2))
-    elif lam == 2.0:
-        w = d2
-    elif lam == 0.0:
-        w = 1.0
-    else:
-        w = d2 ** (0.5 * lam)
-    w *= cov
-    for c in range(px.shape[0]):
+    for c in range(n - 1 if ALPHA >= 0 else n):  # noqa: F821 (alpha, the last channel, is no colour)
+        d2 += (px[c] - ref[i, j, c]) ** 2
+    w = cov * distance_power(d2, params[0])  # noqa: F821 (bound per kernel)
+    for c in range(n):
         acc[j, c] += w * px[c]
-    acc[j, px.shape[0]] += w
+    acc[j, n] += w
 
 
 def _finalize(acc, ref, params, out):
@@ -86,13 +94,18 @@ def _finalize(acc, ref, params, out):
         out[c] = acc[c] / total if total > 0.0 else ref[c]
 
 
-_kernel = pooling_kernel("dpid", _acc_width, _accumulate, _finalize)
+_KERNELS = {lam: pooling_kernel(f"dpid_{name}", _acc_width, _accumulate, _finalize, distance_power=inline(f))
+            for lam, name, f in ((1.0, "sqrt", _d_sqrt), (0.5, "sqrt_sqrt", _d_sqrt_sqrt),
+                                 (2.0, "square", _d_square), (None, "pow", _d_pow))}
 
 
 def dpid(work, footprint, lam=1.0):
     """DPID of a working image over ``footprint``; float64 working values out."""
-    guide = guidance(box_mean(work, footprint))
-    return run(_kernel, work, footprint, (lam, work.alpha), ref=guide)
+    avg = box_mean(work, footprint)
+    if lam == 0.0:
+        return avg  # every weight is the coverage: the box filter
+    kernel = _KERNELS.get(lam, _KERNELS[None])
+    return run(kernel, work, footprint, (lam,), ref=guidance(avg))
 
 
 METHOD = register(Method(

@@ -46,18 +46,17 @@ def _filter_at_starts(img, scale, alpha, row_start, col_start, taps, out):
                     x = col_start[j] + b - 1
                     if x < 0 or x >= width:
                         continue
-                    load_pixel(img, y, x, scale, alpha, px)
+                    load_pixel(img, y, x, scale, alpha, channels, px)
                     for c in range(channels):
                         out[i, j, c] += taps[a, b] * px[c]
 
 
-def _acc_width(channels):
-    return 2 * channels
+def _acc_width(n):
+    return 2 * n
 
 
-def _accumulate(acc, j, px, ref, i, cov, params):
+def _accumulate(acc, j, px, n, ref, i, cov, params):
     reward, lam, asym = params[0], params[1], params[2]
-    n = px.shape[0]
     for c in range(n):
         diff = px[c] - ref[i, j, c]
         if asym != 0.0 and diff < 0.0:
