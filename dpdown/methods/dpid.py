@@ -22,6 +22,7 @@ Saeedan et al., CVPR 2018, Eq. (1)–(2).
 import numpy as np
 
 from ..jit import inline, jit, prange
+from ..powers import for_lambda, per_lambda
 from ..registry import Method, Param, register
 from ..walk import pooling_kernel, run
 from .avg import box_mean
@@ -55,24 +56,6 @@ def guidance(avg):
     return out
 
 
-# d^λ from d² = ‖I[q] − G[p]‖², chosen per λ when the kernel is compiled: pow is the costly
-# part of DPID, and the usual λ need none.
-def _d_pow(d2, lam):
-    return d2 ** (0.5 * lam)
-
-
-def _d_sqrt(d2, lam):
-    return np.sqrt(d2)
-
-
-def _d_sqrt_sqrt(d2, lam):
-    return np.sqrt(np.sqrt(d2))
-
-
-def _d_square(d2, lam):
-    return d2
-
-
 def _acc_width(n):
     return n + 1
 
@@ -94,18 +77,14 @@ def _finalize(acc, ref, params, out):
         out[c] = acc[c] / total if total > 0.0 else ref[c]
 
 
-_KERNELS = {lam: pooling_kernel(f"dpid_{name}", _acc_width, _accumulate, _finalize, distance_power=inline(f))
-            for lam, name, f in ((1.0, "sqrt", _d_sqrt), (0.5, "sqrt_sqrt", _d_sqrt_sqrt),
-                                 (2.0, "square", _d_square), (None, "pow", _d_pow))}
+_KERNELS = per_lambda(lambda name, f: pooling_kernel(f"dpid_{name}", _acc_width, _accumulate, _finalize,
+                                                     distance_power=inline(f)))
 
 
 def dpid(work, footprint, lam=1.0):
     """DPID of a working image over ``footprint``; float64 working values out."""
-    avg = box_mean(work, footprint)
-    if lam == 0.0:
-        return avg  # every weight is the coverage: the box filter
-    kernel = _KERNELS.get(lam, _KERNELS[None])
-    return run(kernel, work, footprint, (lam,), ref=guidance(avg))
+    guide = guidance(box_mean(work, footprint))
+    return run(for_lambda(_KERNELS, lam), work, footprint, (lam,), ref=guide)
 
 
 METHOD = register(Method(

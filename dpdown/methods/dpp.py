@@ -20,7 +20,8 @@ extremum pooling (symmetric) or max pooling (asymmetric).
 
 import numpy as np
 
-from ..jit import jit, prange
+from ..jit import inline, jit, prange
+from ..powers import for_lambda, per_lambda
 from ..registry import Method, Param, register
 from ..walk import load_pixel, pooling_kernel, run
 from .avg import box_mean
@@ -61,7 +62,7 @@ def _accumulate(acc, j, px, n, ref, i, cov, params):
         diff = px[c] - ref[i, j, c]
         if asym != 0.0 and diff < 0.0:
             diff = 0.0
-        w = cov * (reward + (diff * diff + 0.001) ** (0.5 * lam))
+        w = cov * (reward + reward_power(diff * diff + EPS2, lam))  # noqa: F821 (bound per λ)
         acc[j, c] += w * px[c]
         acc[j, n + c] += w
 
@@ -72,7 +73,8 @@ def _finalize(acc, ref, params, out):
         out[c] = acc[c] / acc[n + c] if acc[n + c] > 0.0 else ref[c]
 
 
-_kernel = pooling_kernel("dpp", _acc_width, _accumulate, _finalize)
+_KERNELS = per_lambda(lambda name, f: pooling_kernel(f"dpp_{name}", _acc_width, _accumulate, _finalize,
+                                                     reward_power=inline(f)))
 
 
 def dpp_guidance(work, footprint, guide="lite", filter=BINOMIAL):
@@ -89,7 +91,7 @@ def dpp_guidance(work, footprint, guide="lite", filter=BINOMIAL):
 def dpp(work, footprint, alpha=1.0, lam=1.0, variant="sym", guide="lite", filter=BINOMIAL):
     """DPP of a working image over ``footprint``; float64 working values out."""
     ref = dpp_guidance(work, footprint, guide, filter)
-    return run(_kernel, work, footprint, (alpha, lam, 1.0 if variant == "asym" else 0.0), ref=ref)
+    return run(for_lambda(_KERNELS, lam), work, footprint, (alpha, lam, 1.0 if variant == "asym" else 0.0), ref=ref)
 
 
 METHOD = register(Method(
