@@ -3,10 +3,13 @@
 A method supplies a *rule*, three small functions compiled into the walker:
 
 * ``acc_width(n)`` — how many accumulators an output pixel needs, for ``n`` channels;
-* ``accumulate(acc, j, px, n, ref, i, cov, params)`` — fold one input pixel ``px`` (its
+* ``accumulate(acc, j, px, n, ref, i, cov, params, at)`` — fold one input pixel ``px`` (its
   ``n`` working values) with coverage ``cov`` into the accumulators ``acc[j]`` of output
   pixel ``(i, j)``, given its reference values ``ref[i, j]`` (a guidance image, or nothing).
-  It indexes ``acc`` and ``ref`` directly: slicing out views per input pixel costs 2×;
+  It indexes ``acc`` and ``ref`` directly: slicing out views per input pixel costs 2×.
+  ``at = (img, scale, y, x, dy, dx)`` says where the pixel is, in the image and inside the
+  footprint, for the few rules that need it (a position mask, a neighbourhood, a random
+  number keyed by position); the others ignore it and the compiler drops it;
 * ``finalize(acc, ref, params, out)`` — write the output pixel's values from ``acc[j]``.
 
 The walker runs the output rows in parallel. For one output row it reads each input row
@@ -22,6 +25,8 @@ channel's index, always the last channel, or -1).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .jit import Lazy, inline, jit, prange, specialise
@@ -29,13 +34,54 @@ from .jit import Lazy, inline, jit, prange, specialise
 
 @inline
 def load_pixel(img, y, x, scale, alpha, n, px):
-    """Working values of pixel (y, x) into ``px``: scaled, colour premultiplied by alpha."""
-    for c in range(n):
-        px[c] = img[y, x, c] * scale
-    if alpha >= 0:
+    """The ``n`` working values of pixel (y, x) into ``px``: scaled, colour premultiplied by
+    alpha, and pooled across channels when ``CHANNEL_POOL`` asks (paper 003): groups of
+    ``CHANNEL_SIZE`` consecutive channels by max, min or mean, or the ``n`` largest values."""
+    if CHANNEL_POOL == 0:  # noqa: F821 (bound per variant)
         for c in range(n):
-            if c != alpha:
-                px[c] *= px[alpha]
+            px[c] = img[y, x, c] * scale
+        if alpha >= 0:
+            for c in range(n):
+                if c != alpha:
+                    px[c] *= px[alpha]
+    elif CHANNEL_POOL == TOPK:
+        for c in range(n):
+            px[c] = -np.inf
+        for b in range(img.shape[2]):
+            v = img[y, x, b] * scale
+            if v > px[n - 1]:
+                t = n - 1
+                while t > 0 and px[t - 1] < v:
+                    px[t] = px[t - 1]
+                    t -= 1
+                px[t] = v
+    else:
+        for g in range(n):
+            v = img[y, x, g * CHANNEL_SIZE] * scale  # noqa: F821
+            for t in range(1, CHANNEL_SIZE):  # noqa: F821
+                u = img[y, x, g * CHANNEL_SIZE + t] * scale  # noqa: F821
+                if CHANNEL_POOL == MAX:
+                    v = max(v, u)
+                elif CHANNEL_POOL == MIN:
+                    v = min(v, u)
+                else:
+                    v += u
+            px[g] = v / CHANNEL_SIZE if CHANNEL_POOL == MEAN else v  # noqa: F821
+
+
+# channel pooling modes (the CHANNEL_POOL constant); names as the CLI spells them
+NONE, MAX, MIN, MEAN, TOPK = 0, 1, 2, 3, 4
+CHANNEL_POOLS = {"max": MAX, "min": MIN, "avg": MEAN, "topk": TOPK}
+
+
+def pixel_loader(work):
+    """``load_pixel`` compiled for the working image's channel pooling."""
+    return _loader(*work.channel_pool)
+
+
+@functools.lru_cache(maxsize=None)
+def _loader(mode, size):
+    return Lazy(load_pixel.py_func, bindings=dict(CHANNEL_POOL=mode, CHANNEL_SIZE=size), inline="always")
 
 
 @jit(parallel=True)
@@ -43,7 +89,7 @@ def _pool(img, scale, rows, cols, ref, params, out):
     row_start, row_stop, row_offset, row_weight = rows
     col_start, col_stop, col_offset, col_weight = cols
     n_rows, n_cols = out.shape[0], out.shape[1]
-    n = CHANNELS if CHANNELS > 0 else img.shape[2]  # noqa: F821 (bound per variant)
+    n = CHANNELS if CHANNELS > 0 else out.shape[2]  # noqa: F821 (bound per variant)
     width = acc_width(n)  # noqa: F821
     for i in prange(n_rows):
         acc = np.zeros((n_cols, width))
@@ -54,7 +100,8 @@ def _pool(img, scale, rows, cols, ref, params, out):
                 first = col_offset[j] - col_start[j]
                 for x in range(col_start[j], col_stop[j]):
                     load_pixel(img, y, x, scale, ALPHA, n, px)  # noqa: F821
-                    accumulate(acc, j, px, n, ref, i, wy * col_weight[first + x], params)  # noqa: F821
+                    at = (img, scale, y, x, y - row_start[i], x - col_start[j])
+                    accumulate(acc, j, px, n, ref, i, wy * col_weight[first + x], params, at)  # noqa: F821
         for j in range(n_cols):
             finalize(acc[j], ref[i, j], params, out[i, j])  # noqa: F821
 
@@ -68,13 +115,17 @@ class PoolingKernel:
         self.bindings = bindings
         self._variants = {}
 
-    def variant(self, channels, alpha):
-        key = (channels if channels <= 4 else 0, alpha)
+    def variant(self, work):
+        channels = work.out_channels
+        key = (channels if channels <= 4 else 0, work.alpha, work.channel_pool)
         if key not in self._variants:
-            constants = dict(self.bindings, CHANNELS=key[0], ALPHA=alpha)
+            constants = dict(self.bindings, CHANNELS=key[0], ALPHA=work.alpha)
             rule = {name: Lazy(f, bindings=constants, inline="always") for name, f in self.rule.items()}
-            tag = f"pool_{self.name}_c{key[0]}" + ("a" if alpha >= 0 else "")
-            self._variants[key] = specialise(_pool, tag, CHANNELS=key[0], ALPHA=alpha, **rule)
+            mode, size = work.channel_pool
+            tag = (f"pool_{self.name}_c{key[0]}" + ("a" if work.alpha >= 0 else "")
+                   + (f"_p{mode}x{size}" if mode else ""))
+            self._variants[key] = specialise(_pool, tag, CHANNELS=key[0], ALPHA=work.alpha,
+                                             load_pixel=pixel_loader(work), **rule)
         return self._variants[key]
 
 
@@ -87,13 +138,13 @@ def pooling_kernel(name, acc_width, accumulate, finalize, **bindings):
     return PoolingKernel(name, acc_width, accumulate, finalize, **bindings)
 
 
-def run(kernel, work, footprint, params=(), ref=None, out_channels=None):
+def run(kernel, work, footprint, params=(), ref=None):
     """Apply ``kernel`` over ``footprint`` to the working image; float64 H'×W'×C' out."""
     n_rows, n_cols = footprint.shape
-    out = np.empty((n_rows, n_cols, out_channels or work.channels))
+    out = np.empty((n_rows, n_cols, work.out_channels))
     if ref is None:
         ref = np.empty((n_rows, n_cols, 0))
-    kernel.variant(work.channels, work.alpha)(
+    kernel.variant(work)(
         work.pixels, work.scale, footprint.rows.as_tuple(), footprint.cols.as_tuple(), ref,
         np.asarray(params, dtype=np.float64), out)
     return out

@@ -25,6 +25,8 @@ class Working:
     scale: float         # multiply a stored value by this to get its working value
     alpha: int           # index of the alpha channel, or -1
     squeeze: bool        # the caller gave a 2-D array
+    channel_pool: tuple = (0, 1)  # (mode, size) of pooling across channels, see walk.load_pixel
+    out_channels: int = 0         # channels each pixel has once loaded (after channel pooling)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -32,14 +34,18 @@ class Working:
 
     @property
     def channels(self) -> int:
-        return self.pixels.shape[2]
+        return self.out_channels
 
 
-def to_working(img, has_alpha: bool | None = None) -> Working:
+def to_working(img, has_alpha: bool | None = None, channel_pool: str | None = None,
+               channel_size: int = 1) -> Working:
     """View ``img`` (H×W or H×W×C; uint8, uint16, float32 or float64) in working form.
 
     Alpha, when there is one, is the last channel: ``has_alpha=None`` assumes it for 2- and
-    4-channel images.
+    4-channel images. ``channel_pool`` (``max``, ``min``, ``avg`` over groups of
+    ``channel_size`` consecutive channels, or ``topk``: the ``channel_size`` largest values)
+    pools across channels as each pixel is loaded (Pei et al., paper 003); every channel is
+    then a band, none is alpha.
     """
     img = np.asarray(img)
     if img.dtype.type not in DTYPES:
@@ -56,7 +62,22 @@ def to_working(img, has_alpha: bool | None = None) -> Working:
     if has_alpha and channels < 2:
         raise ParameterError("an image with alpha needs at least two channels")
     scale = 1.0 / np.iinfo(img.dtype).max if img.dtype.kind == "u" else 1.0
-    return Working(pixels, scale, channels - 1 if has_alpha else -1, squeeze)
+    if channel_pool is None:
+        return Working(pixels, scale, channels - 1 if has_alpha else -1, squeeze, (0, 1), channels)
+    from .walk import CHANNEL_POOLS, TOPK
+
+    if channel_pool not in CHANNEL_POOLS:
+        raise ParameterError(f"unknown channel pooling {channel_pool!r}; choose one of {', '.join(CHANNEL_POOLS)}")
+    mode, size = CHANNEL_POOLS[channel_pool], int(channel_size)
+    if mode == TOPK:
+        if not 1 <= size <= channels:
+            raise ParameterError(f"topk channel pooling keeps 1 to {channels} channels (got {size})")
+        out_channels = size
+    else:
+        if size < 1 or channels % size:
+            raise ParameterError(f"channel stride {size} must divide the {channels} channels")
+        out_channels = channels // size
+    return Working(pixels, scale, -1, squeeze or out_channels == 1, (mode, size), out_channels)
 
 
 @jit(parallel=True)

@@ -15,7 +15,7 @@ def _acc_width(n):
     return n + 1
 
 
-def _accumulate(acc, j, px, n, ref, i, cov, params):
+def _accumulate(acc, j, px, n, ref, i, cov, params, at):
     for c in range(n):
         acc[j, c] += cov * px[c]
     acc[j, n] += cov

@@ -60,7 +60,7 @@ def _acc_width(n):
     return n + 1
 
 
-def _accumulate(acc, j, px, n, ref, i, cov, params):
+def _accumulate(acc, j, px, n, ref, i, cov, params, at):
     d2 = 0.0
     for c in range(n - 1 if ALPHA >= 0 else n):  # noqa: F821 (alpha, the last channel, is no colour)
         d2 += (px[c] - ref[i, j, c]) ** 2

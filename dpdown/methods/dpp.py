@@ -20,10 +20,10 @@ extremum pooling (symmetric) or max pooling (asymmetric).
 
 import numpy as np
 
-from ..jit import inline, jit, prange
+from ..jit import inline, jit, prange, specialise
 from ..powers import for_lambda, per_lambda
 from ..registry import Method, Param, register
-from ..walk import load_pixel, pooling_kernel, run
+from ..walk import load_pixel, pixel_loader, pooling_kernel, run
 from .avg import box_mean
 
 EPS2 = 0.001
@@ -33,7 +33,7 @@ BINOMIAL = (1 / 16, 2 / 16, 1 / 16, 2 / 16, 4 / 16, 2 / 16, 1 / 16, 2 / 16, 1 / 
 @jit(parallel=True)
 def _filter_at_starts(img, scale, alpha, row_start, col_start, taps, out):
     """``out[i, j] = Σ taps[a, b]·I[row_start[i]+a-1, col_start[j]+b-1]``, zero outside the image."""
-    height, width, channels = img.shape
+    height, width, channels = img.shape[0], img.shape[1], out.shape[2]
     for i in prange(out.shape[0]):
         px = np.empty(channels)
         for j in range(out.shape[1]):
@@ -52,11 +52,22 @@ def _filter_at_starts(img, scale, alpha, row_start, col_start, taps, out):
                         out[i, j, c] += taps[a, b] * px[c]
 
 
+_FILTER_KERNELS = {}
+
+
+def _filter_kernel(work):
+    if work.channel_pool not in _FILTER_KERNELS:
+        mode, size = work.channel_pool
+        _FILTER_KERNELS[work.channel_pool] = specialise(_filter_at_starts, f"dpp_filter_p{mode}x{size}",
+                                                        load_pixel=pixel_loader(work))
+    return _FILTER_KERNELS[work.channel_pool]
+
+
 def _acc_width(n):
     return 2 * n
 
 
-def _accumulate(acc, j, px, n, ref, i, cov, params):
+def _accumulate(acc, j, px, n, ref, i, cov, params, at):
     reward, lam, asym = params[0], params[1], params[2]
     for c in range(n):
         diff = px[c] - ref[i, j, c]
@@ -83,7 +94,7 @@ def dpp_guidance(work, footprint, guide="lite", filter=BINOMIAL):
         return box_mean(work, footprint)
     out = np.empty(footprint.shape + (work.channels,))
     taps = np.asarray(filter, dtype=np.float64).reshape(3, 3)
-    _filter_at_starts(work.pixels, work.scale, work.alpha, footprint.rows.start,
+    _filter_kernel(work)(work.pixels, work.scale, work.alpha, footprint.rows.start,
                       footprint.cols.start, taps, out)
     return out
 
