@@ -10,7 +10,7 @@ from .working import back, to_working
 
 
 def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid",
-              has_alpha=None, **params):
+              has_alpha=None, channel_pool=None, channel_size=1, **params):
     """Downscale an image with a detail-preserving or pooling method.
 
     Parameters
@@ -32,6 +32,14 @@ def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid"
         A registered method (``dpdown.available_methods()``), e.g. ``"dpid"``, ``"dpp"``, ``"avg"``.
     has_alpha : bool, optional
         Whether the last channel is alpha; by default true for 2 and 4 channels.
+    channel_pool : {"max", "min", "avg", "topk"}, optional
+        Pool across channels before the method (Pei et al., feature pooling): ``max``,
+        ``min`` or ``avg`` over groups of ``channel_size`` consecutive channels, or ``topk``,
+        the ``channel_size`` largest values of each pixel in descending order. ``max`` over
+        RGB is HSV's value channel. Use ``k=1`` for channel pooling alone.
+    channel_size : int
+        Group size (``max``, ``min``, ``avg``; must divide the channel count) or how many
+        values ``topk`` keeps.
     **params
         The method's parameters, e.g. ``lam=1.0`` for DPID, ``alpha``, ``lam``, ``variant``,
         ``guide``, ``filter`` for DPP.
@@ -49,7 +57,7 @@ def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid"
     """
     spec = registry.get(method)
     values = spec.resolve(params)
-    work = to_working(img, has_alpha)
+    work = to_working(img, has_alpha, channel_pool, channel_size)
     if isinstance(k, (float, np.floating)) and not float(k).is_integer():
         raise ParameterError(f"k must be an integer window size (got {k}); use scale= for a non-integer factor")
     footprint = footprints.plan(work.shape, k=k, stride=stride, out_shape=shape, scale=scale)

@@ -109,8 +109,15 @@ Without -o the output is written beside the input as <stem>_<method>_k<k>.<ext>
 @click.option("-m", "--method", default="dpid", show_default=True,
               type=click.Choice(list(registry.methods())), help="Downscaling method.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file (even the input).")
+@click.option("--channel-pool", type=click.Choice(["max", "min", "avg", "topk"]),
+              help="Pool across channels first (feature pooling): max/min/avg over groups of "
+                   "--channel-stride channels, or topk: the --channel-stride largest values per pixel. "
+                   "Max over RGB is HSV's value. With -k 1 it is used alone.")
+@click.option("--channel-stride", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Channels per group for --channel-pool (must divide the channel count), or how many "
+                   "values topk keeps.")
 @_method_options
-def scale(input, output, k, stride, size, factor, method, overwrite, **options):
+def scale(input, output, k, stride, size, factor, method, overwrite, channel_pool, channel_stride, **options):
     """Downscale INPUT with a detail-preserving or pooling method."""
     from . import footprints
     from .api import downscale
@@ -128,7 +135,8 @@ def scale(input, output, k, stride, size, factor, method, overwrite, **options):
         format_for(output)  # an unknown extension is an error before any work is done
     image = read(input)
     result = downscale(image.pixels, k, stride=stride, shape=out_size, scale=factor, method=method,
-                       has_alpha=image.has_alpha, **params)
+                       has_alpha=image.has_alpha and channel_pool is None, channel_pool=channel_pool,
+                       channel_size=channel_stride, **params)
     name = _default_output(input, method, k, result.shape[:2])
     target = os.path.join(output, name) if output and os.path.isdir(output) else \
         output or os.path.join(os.path.dirname(input), name)

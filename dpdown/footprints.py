@@ -41,7 +41,8 @@ class Axis:
 class Footprint:
     rows: Axis
     cols: Axis
-    kind: str  # "window" or "coverage"
+    kind: str             # "window" or "coverage"
+    k: int | None = None  # the window size, for window footprints
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -85,7 +86,7 @@ def window(shape, k: int, stride: int | None = None) -> Footprint:
         raise ParameterError(f"k and stride must be at least 1 (got k={k}, stride={stride})")
     if k > min(h, w):
         raise ParameterError(f"window k={k} is larger than the image ({w}x{h})")
-    return Footprint(window_axis(h, k, stride), window_axis(w, k, stride), "window")
+    return Footprint(window_axis(h, k, stride), window_axis(w, k, stride), "window", k)
 
 
 def coverage(shape, out_shape) -> Footprint:

@@ -14,7 +14,8 @@ from typing import Any, Callable
 from .errors import ParameterError
 
 # Modules under dpdown.methods, in the order ``dpdown methods`` lists them.
-METHOD_MODULES = ("avg", "dpid", "dpp")
+METHOD_MODULES = ("avg", "extrema", "lp", "softpool", "mixed", "stochastic", "ordinal", "dpid", "dpp",
+                  "s3pool")
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class Param:
                 except ValueError:
                     raise ParameterError(f"{label} must be comma-separated numbers (got {value!r})") from None
             value = tuple(float(v) for v in value)
-            if self.length is not None and len(value) != self.length:
+            if self.length is not None and len(value) != self.length and value != self.default:
                 raise ParameterError(f"{label} needs {self.length} numbers (got {len(value)})")
             return value
         try:

@@ -26,6 +26,7 @@ channel's index, always the last channel, or -1).
 from __future__ import annotations
 
 import functools
+import types
 
 import numpy as np
 
@@ -112,7 +113,9 @@ class PoolingKernel:
     def __init__(self, name, acc_width, accumulate, finalize, **bindings):
         self.name = name
         self.rule = dict(acc_width=acc_width, accumulate=accumulate, finalize=finalize)
-        self.bindings = bindings
+        # helper functions bound into the rule are inlined like the rule itself
+        self.bindings = {name: inline(v) if isinstance(v, types.FunctionType) else v
+                         for name, v in bindings.items()}
         self._variants = {}
 
     def variant(self, work):
@@ -132,8 +135,9 @@ class PoolingKernel:
 def pooling_kernel(name, acc_width, accumulate, finalize, **bindings):
     """The walker for one method's rule (each a plain Python function).
 
-    ``bindings`` set global names inside the rule, e.g. a weight function chosen per
-    parameter value, so that the choice is made at compile time, not per pixel.
+    ``bindings`` set global names inside the rule — constants, or plain functions such as a
+    weight chosen per parameter value — so that the choice is made at compile time, not
+    per pixel.
     """
     return PoolingKernel(name, acc_width, accumulate, finalize, **bindings)
 

@@ -139,3 +139,165 @@ def working(img, alpha=-1):
         colour = [c for c in range(img.shape[2]) if c != alpha]
         values[:, :, colour] *= values[:, :, alpha:alpha + 1]
     return values
+
+
+# ---- the pooling family ------------------------------------------------------------------
+
+def reduce(img, fn, **geometry):
+    """Apply ``fn(pix N×C, cov N) -> C values`` to every footprint."""
+    rows, cols = spans(img.shape[:2], **geometry)
+    out = np.zeros((len(rows), len(cols), img.shape[2]))
+    for i in range(len(rows)):
+        for j in range(len(cols)):
+            out[i, j] = fn(*footprint(img, rows, cols, i, j))
+    return out
+
+
+def total(img, **g):
+    return reduce(img, lambda pix, cov: (cov[:, None] * pix).sum(0), **g)
+
+
+def maximum(img, **g):
+    return reduce(img, lambda pix, cov: pix[cov > 0].max(0), **g)
+
+
+def minimum(img, **g):
+    return reduce(img, lambda pix, cov: pix[cov > 0].min(0), **g)
+
+
+def pow_average(img, p, **g):
+    return reduce(img, lambda pix, cov: ((cov[:, None] * np.abs(pix) ** p).sum(0)) ** (1 / p), **g)
+
+
+def lp(img, p, **g):
+    return reduce(img, lambda pix, cov: ((cov[:, None] * np.abs(pix) ** p).sum(0) / cov.sum()) ** (1 / p), **g)
+
+
+def softpool(img, beta=1.0, **g):
+    def pool(pix, cov):
+        e = cov[:, None] * np.exp(beta * (pix - pix.max(0)))
+        return (e * pix).sum(0) / e.sum(0)
+    return reduce(img, pool, **g)
+
+
+def lip_filter(img, taps, **g):
+    """LIP with a 3×3 logit filter on the input (zero padding), per channel."""
+    h, w, c = img.shape
+    padded = np.zeros((h + 2, w + 2, c))
+    padded[1:-1, 1:-1] = img
+    taps = np.asarray(taps, dtype=np.float64).reshape(3, 3)
+    logits = sum(taps[a, b] * padded[a:a + h, b:b + w] for a in range(3) for b in range(3))
+    rows, cols = spans(img.shape[:2], **g)
+    out = np.zeros((len(rows), len(cols), c))
+    for i in range(len(rows)):
+        for j in range(len(cols)):
+            pix, cov = footprint(img, rows, cols, i, j)
+            logit, _ = footprint(logits, rows, cols, i, j)
+            e = cov[:, None] * np.exp(logit - logit.max(0))
+            out[i, j] = (e * pix).sum(0) / e.sum(0)
+    return out
+
+
+def mixed(img, a=0.5, **g):
+    return reduce(img, lambda pix, cov: a * pix.max(0) + (1 - a) * (cov[:, None] * pix).sum(0) / cov.sum(), **g)
+
+
+def gated(img, k, mask):
+    """σ(ωᵀx)·max + (1 − σ)·avg over k×k windows, ω indexed by the position in the window."""
+    mask = np.asarray(mask, dtype=np.float64).reshape(k, k)
+    h, w, c = img.shape
+    out = np.zeros((-(-h // k), -(-w // k), c))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            win = img[i * k:(i + 1) * k, j * k:(j + 1) * k]
+            gate = 1 / (1 + np.exp(-(mask[:win.shape[0], :win.shape[1], None] * win).sum((0, 1))))
+            out[i, j] = gate * win.max((0, 1)) + (1 - gate) * win.mean((0, 1))
+    return out
+
+
+def stochastic_weighted(img, **g):
+    def pool(pix, cov):
+        s = (cov[:, None] * pix).sum(0)
+        return np.where(s > 0, (cov[:, None] * pix ** 2).sum(0) / np.where(s > 0, s, 1), 0.0)
+    return reduce(img, pool, **g)
+
+
+_M = (1 << 64) - 1
+
+
+def _mix(z):
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M
+    return z ^ (z >> 31)
+
+
+def uniform(seed, a, b, c):
+    """SplitMix64 of (seed, a, b, c) in Python integers: a uniform in (0, 1)."""
+    golden = 0x9E3779B97F4A7C15
+    z = _mix((seed + golden * (a + 1)) & _M)
+    z = _mix((z + golden * (b + 1)) & _M)
+    z = _mix((z + golden * (c + 1)) & _M)
+    return ((z >> 11) + 0.5) / 2.0 ** 53
+
+
+def stochastic_sample(img, seed=0, **g):
+    """Pick, per footprint and channel, the pixel with the largest log(u)/w, w = c·x (> 0):
+    the Efraimidis–Spirakis weighted draw, P(q) = w_q / Σ w."""
+    rows, cols = spans(img.shape[:2], **g)
+    out = np.zeros((len(rows), len(cols), img.shape[2]))
+    for i, (ys, wy) in enumerate(rows):
+        for j, (xs, wx) in enumerate(cols):
+            for ch in range(img.shape[2]):
+                best = None
+                for y, cy in zip(ys, wy):
+                    for x, cx in zip(xs, wx):
+                        w = cy * cx * img[y, x, ch]
+                        if w > 0:
+                            key = math.log(uniform(seed, int(y), int(x), ch)) / w
+                            if best is None or key > best[0]:
+                                best = (key, img[y, x, ch])
+                out[i, j, ch] = 0.0 if best is None else best[1]
+    return out
+
+
+def s3_rows(n, k, grid, seed, axis):
+    """S3 sampling of one axis: ceil(n/k) indices, grid by grid, each keeping the grid's
+    indices with the smallest counter-based keys, in order; the last grid takes the rest."""
+    total_kept, kept = -(-n // k), []
+    for g, begin in enumerate(range(0, n, grid)):
+        size = min(grid, n - begin)
+        count = grid // k if begin + grid < n else total_kept - len(kept)
+        keys = [uniform(seed, axis, g, t) for t in range(size)]
+        kept += sorted(begin + t for t in sorted(range(size), key=lambda t: keys[t])[:count])
+    return kept
+
+
+def s3pool(img, k, grid, seed=0):
+    h, w, c = img.shape
+    stride_one = np.zeros_like(img)
+    for y in range(h):
+        for x in range(w):
+            stride_one[y, x] = img[y:y + k, x:x + k].max((0, 1))
+    return stride_one[np.ix_(s3_rows(h, k, grid, seed, 0), s3_rows(w, k, grid, seed, 1))]
+
+
+def ordinal(img, r, weights, **g):
+    s = np.exp(np.asarray(weights, dtype=np.float64) - max(weights))
+    s /= s.sum()
+
+    def pool(pix, cov):
+        out = np.zeros(pix.shape[1])
+        for ch in range(pix.shape[1]):
+            order = np.argsort(-pix[:, ch], kind="stable")[:r]
+            w = s[:len(order)] * cov[order]
+            out[ch] = (w * pix[order, ch]).sum() / w.sum()
+        return out
+    return reduce(img, pool, **g)
+
+
+def channel_pool(img, mode, size):
+    """Pei et al.: max/min/mean over groups of ``size`` consecutive channels, or the ``size`` largest."""
+    if mode == "topk":
+        return -np.sort(-img, axis=2)[:, :, :size]
+    groups = img.reshape(img.shape[0], img.shape[1], -1, size)
+    return {"max": groups.max(3), "min": groups.min(3), "avg": groups.mean(3)}[mode]

@@ -1,10 +1,12 @@
-"""Average pooling / box filter: the coverage-weighted mean of the footprint.
+"""Average and sum pooling: the coverage-weighted mean, or sum, of the footprint.
 
-.. math:: O[p] = \\frac{\\sum_{q \\in \\Omega_p} c(q)\\, I[q]}{\\sum_{q \\in \\Omega_p} c(q)}
+.. math:: O_{avg}[p] = \\frac{\\sum_{q \\in \\Omega_p} c(q)\\, I[q]}{\\sum_{q \\in \\Omega_p} c(q)},
+          \\qquad O_{sum}[p] = \\sum_{q \\in \\Omega_p} c(q)\\, I[q]
 
 With a window footprint every coverage ``c`` is 1 (plain average pooling); with a
 coverage footprint this is the area-averaging ("box") resize. DPID's first pass and
-Lite-DPP's guidance are this same mean.
+Lite-DPP's guidance are this same mean. The sum is not normalised: integer images clip it
+to the dtype's range, as SoftPool's Table 1 scores for it suggest.
 """
 
 from ..registry import Method, register
@@ -27,7 +29,13 @@ def _finalize(acc, ref, params, out):
         out[c] = acc[c] / acc[n]
 
 
+def _finalize_sum(acc, ref, params, out):
+    for c in range(out.shape[0]):
+        out[c] = acc[c]
+
+
 _kernel = pooling_kernel("avg", _acc_width, _accumulate, _finalize)
+_sum_kernel = pooling_kernel("sum", _acc_width, _accumulate, _finalize_sum)
 
 
 def box_mean(work, footprint):
@@ -45,4 +53,13 @@ METHOD = register(Method(
     formula="O[p] = Σ c(q)·I[q] / Σ c(q) over the footprint Ω_p (c: coverage, 1 inside a window)",
     paper="Standard average pooling; box filter of Weber et al. 2016 (DPID with λ = 0).",
     run=_run,
+))
+
+
+register(Method(
+    name="sum",
+    summary="Sum pooling (not normalised; integer images clip at the dtype's maximum).",
+    formula="O[p] = Σ c(q)·I[q] over the footprint Ω_p",
+    paper="Sum pooling, in SoftPool's comparison (Stergiou et al., ICCV 2021, Table 1).",
+    run=lambda work, footprint: run(_sum_kernel, work, footprint),
 ))

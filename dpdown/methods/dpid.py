@@ -21,7 +21,7 @@ Saeedan et al., CVPR 2018, Eq. (1)–(2).
 
 import numpy as np
 
-from ..jit import inline, jit, prange
+from ..jit import jit, prange
 from ..powers import for_lambda, per_lambda
 from ..registry import Method, Param, register
 from ..walk import pooling_kernel, run
@@ -78,7 +78,7 @@ def _finalize(acc, ref, params, out):
 
 
 _KERNELS = per_lambda(lambda name, f: pooling_kernel(f"dpid_{name}", _acc_width, _accumulate, _finalize,
-                                                     distance_power=inline(f)))
+                                                     distance_power=f))
 
 
 def dpid(work, footprint, lam=1.0):

@@ -20,7 +20,7 @@ extremum pooling (symmetric) or max pooling (asymmetric).
 
 import numpy as np
 
-from ..jit import inline, jit, prange, specialise
+from ..jit import jit, prange, specialise
 from ..powers import for_lambda, per_lambda
 from ..registry import Method, Param, register
 from ..walk import load_pixel, pixel_loader, pooling_kernel, run
@@ -85,7 +85,7 @@ def _finalize(acc, ref, params, out):
 
 
 _KERNELS = per_lambda(lambda name, f: pooling_kernel(f"dpp_{name}", _acc_width, _accumulate, _finalize,
-                                                     reward_power=inline(f)))
+                                                     reward_power=f))
 
 
 def dpp_guidance(work, footprint, guide="lite", filter=BINOMIAL):

@@ -1,0 +1,105 @@
+"""SoftPool (Stergiou et al., ICCV 2021) and LIP (Gao et al., ICCV 2019): softmax-weighted pooling.
+
+.. math:: O[p] = \\frac{\\sum_{q \\in \\Omega_p} c(q)\\, e^{G(q)}\\, I[q]}{\\sum_{q \\in \\Omega_p} c(q)\\, e^{G(q)}}
+
+with the logit ``G = β·I`` (SoftPool with temperature β; ``β = 1`` is the paper on [0, 1]
+data, where it is close to average pooling) or, for LIP, ``G = β·I`` by default or a 3×3
+``--logit-filter`` applied to the input around each pixel (zero padding; LIP learns a small
+conv net here). Per channel. Numerically stable: the running maximum of ``G`` is
+subtracted as the footprint is read (the online softmax), so no ``e^G`` overflows, unlike
+the authors' CUDA. ``β → 0`` is average pooling; large ``β`` approaches max pooling.
+"""
+
+import numpy as np
+
+from ..errors import ParameterError
+from ..registry import Method, Param, register
+from ..walk import pooling_kernel, run
+
+
+def _acc_width(n):
+    return 3 * n  # per channel: running max logit, Σ c·e^(G−m)·x, Σ c·e^(G−m)
+
+
+def _beta_logit(px, c, params, at):
+    return params[0] * px[c]
+
+
+def _filter_logit(px, c, params, at):
+    img, scale, y, x = at[0], at[1], at[2], at[3]
+    g = 0.0
+    for a in range(3):
+        yy = y + a - 1
+        if 0 <= yy < img.shape[0]:
+            for b in range(3):
+                xx = x + b - 1
+                if 0 <= xx < img.shape[1]:
+                    g += params[1 + 3 * a + b] * (img[yy, xx, c] * scale)
+    return g
+
+
+def _accumulate(acc, j, px, n, ref, i, cov, params, at):
+    for c in range(n):
+        g = logit(px, c, params, at)  # noqa: F821 (bound per method)
+        m, num, den = acc[j, 3 * c], acc[j, 3 * c + 1], acc[j, 3 * c + 2]
+        if den == 0.0:
+            m = g
+        elif g > m:
+            shrink = np.exp(m - g)
+            num *= shrink
+            den *= shrink
+            m = g
+        e = cov * np.exp(g - m)
+        acc[j, 3 * c] = m
+        acc[j, 3 * c + 1] = num + e * px[c]
+        acc[j, 3 * c + 2] = den + e
+
+
+def _finalize(acc, ref, params, out):
+    for c in range(out.shape[0]):
+        out[c] = acc[3 * c + 1] / acc[3 * c + 2]
+
+
+_BETA = pooling_kernel("softpool", _acc_width, _accumulate, _finalize, logit=_beta_logit)
+_FILTER = pooling_kernel("lip_filter", _acc_width, _accumulate, _finalize, logit=_filter_logit)
+
+
+def softpool(work, footprint, beta=1.0):
+    return run(_BETA, work, footprint, (beta,))
+
+
+def lip(work, footprint, beta=1.0, logit_filter=()):
+    if not logit_filter:
+        return softpool(work, footprint, beta)
+    if work.channel_pool[0] or work.alpha >= 0:
+        raise ParameterError("lip's --logit-filter reads raw neighbouring channels: it cannot be "
+                             "combined with --channel-pool or an alpha channel")
+    return run(_FILTER, work, footprint, (beta,) + tuple(logit_filter))
+
+
+_BETA_PARAM = dict(kind="float", default=1.0, low=-1000.0, high=1000.0,
+                   help="Softmax temperature β (logit β·x): 0 is avg, large → max, negative → min.")
+
+register(Method(
+    name="softpool",
+    summary="SoftPool: softmax-weighted pooling, weights e^(βx); numerically stable, per channel.",
+    formula="O[p] = Σ c(q)·e^(β·I[q])·I[q] / Σ c(q)·e^(β·I[q])",
+    paper="Stergiou, Poppe, Kalliatakis. Refining activation downsampling with SoftPool. ICCV 2021",
+    run=softpool,
+    params=(Param("beta", **_BETA_PARAM),),
+    notes="Per channel and stable (window max subtracted), unlike the authors' CPU path (one weight "
+          "shared by all channels) and CUDA (overflow above x ≈ 88 in float32).",
+))
+
+register(Method(
+    name="lip",
+    summary="Local importance pooling: weights e^G(x) from a logit map G (βx, or a 3×3 filter).",
+    formula="O[p] = Σ c(q)·e^(G[q])·I[q] / Σ c(q)·e^(G[q]),  G = β·I or G = F ⊛ I (3×3, zero padding)",
+    paper="Gao, Hu, Shao, Zhou. LIP: Local Importance-based Pooling. ICCV 2019",
+    run=lip,
+    params=(Param("beta", **_BETA_PARAM),
+            Param("logit_filter", "floats", (), "LIP's logit map as a 3×3 filter on the input, 9 numbers "
+                  "row by row (replaces β·x).", length=9)),
+    notes="The authors' parameter-free settings: G = x (SoftPool), G = 20x (≈ max), G = 0 (avg). "
+          "Their learned G is a small conv net; here it is one 3×3 linear filter.",
+))

@@ -1,0 +1,74 @@
+"""Stochastic pooling (Zeiler & Fergus, ICLR 2013).
+
+``sample`` picks one pixel of the footprint per channel with probability proportional to
+its value (times its coverage): ``P(q) = c(q)·I[q] / Σ c·I``; an all-zero footprint gives 0.
+``weighted`` is the paper's test-time "probabilistic weighting", the expectation:
+
+.. math:: O[p] = \\frac{\\sum_q c(q)\\, I[q]^2}{\\sum_q c(q)\\, I[q]}
+
+Sampling reads the footprint once (weighted reservoir sampling, Efraimidis & Spirakis 2006:
+keep the pixel with the largest ``log(u)/w``) with ``u`` a counter-based uniform keyed by
+(seed, row, column, channel), so a seed gives the same image on any thread count or backend.
+Values must be non-negative.
+"""
+
+import numpy as np
+
+from ..errors import ParameterError
+from ..registry import Method, Param, register
+from ..rng import uniform
+from ..walk import pooling_kernel, run
+
+DEFAULT_SEED = 0
+
+
+def _acc_width(n):
+    return 2 * n
+
+
+def _accumulate(acc, j, px, n, ref, i, cov, params, at):
+    for c in range(n):
+        w = cov * px[c]
+        if SAMPLE:  # noqa: F821 (bound per mode)
+            if w > 0.0:
+                key = np.log(uniform(np.int64(params[0]), at[2], at[3], c)) / w
+                if acc[j, 2 * c + 1] == 0.0 or key > acc[j, 2 * c]:
+                    acc[j, 2 * c] = key
+                    acc[j, 2 * c + 1] = px[c]
+        else:
+            acc[j, 2 * c] += w * px[c]
+            acc[j, 2 * c + 1] += w
+
+
+def _finalize(acc, ref, params, out):
+    for c in range(out.shape[0]):
+        if SAMPLE:  # noqa: F821
+            out[c] = acc[2 * c + 1]
+        else:
+            out[c] = acc[2 * c] / acc[2 * c + 1] if acc[2 * c + 1] > 0.0 else 0.0
+
+
+_KERNELS = {"sample": pooling_kernel("stochastic_sample", _acc_width, _accumulate, _finalize, SAMPLE=True),
+            "weighted": pooling_kernel("stochastic_weighted", _acc_width, _accumulate, _finalize, SAMPLE=False)}
+
+
+def stochastic(work, footprint, mode="sample", seed=DEFAULT_SEED):
+    if work.pixels.dtype.kind == "f" and work.pixels.min() < 0:
+        raise ParameterError("stochastic pooling needs non-negative values (they are probabilities)")
+    return run(_KERNELS[mode], work, footprint, (float(seed),))
+
+
+SEED = Param("seed", "int", DEFAULT_SEED, "Seed of the counter-based random numbers (same seed, same image, "
+             "on any thread count or backend).", low=0, high=2 ** 53)
+
+register(Method(
+    name="stochastic",
+    summary="Stochastic pooling: sample a pixel with probability ∝ its value, or their expectation.",
+    formula="sample: P(q) = c(q)·I[q] / Σ c·I;  weighted: O[p] = Σ c(q)·I[q]² / Σ c(q)·I[q]",
+    paper="Zeiler, Fergus. Stochastic pooling for regularization of deep convolutional neural "
+          "networks. ICLR 2013",
+    run=stochastic,
+    params=(Param("mode", "choice", "sample", "Stochastic pooling: sample (training) or weighted "
+                  "(the test-time expectation).", choices=("sample", "weighted")),
+            SEED),
+))

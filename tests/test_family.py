@@ -1,0 +1,219 @@
+"""The pooling family (issue 3): every kernel against its naive twin, and the identities."""
+
+import numba
+import numpy as np
+import pytest
+
+import dpdown
+from dpdown.errors import ParameterError
+
+import naive
+from conftest import photo_crop, random_image
+from test_methods import run_method
+
+LOGIT = (0.5, -1, 0.2, 1, 3, -0.5, 0.1, 0.7, -2)
+
+FAMILY = [
+    ("sum", {}, lambda im, g: naive.total(im, **g)),
+    ("max", {}, lambda im, g: naive.maximum(im, **g)),
+    ("min", {}, lambda im, g: naive.minimum(im, **g)),
+    ("pow-average", dict(p=3.0), lambda im, g: naive.pow_average(im, 3.0, **g)),
+    ("lp", dict(p=2.5), lambda im, g: naive.lp(im, 2.5, **g)),
+    ("softpool", {}, lambda im, g: naive.softpool(im, 1.0, **g)),
+    ("softpool", dict(beta=-7.0), lambda im, g: naive.softpool(im, -7.0, **g)),
+    ("lip", dict(beta=20.0), lambda im, g: naive.softpool(im, 20.0, **g)),
+    ("lip", dict(logit_filter=LOGIT), lambda im, g: naive.lip_filter(im, LOGIT, **g)),
+    ("mixed", dict(mix=0.3), lambda im, g: naive.mixed(im, 0.3, **g)),
+    ("stochastic", dict(mode="weighted"), lambda im, g: naive.stochastic_weighted(im, **g)),
+    ("stochastic", dict(seed=11), lambda im, g: naive.stochastic_sample(im, 11, **g)),
+    ("ordinal", dict(pool_range=3, weights=(1.0, 0.5, -1.0)),
+     lambda im, g: naive.ordinal(im, 3, (1.0, 0.5, -1.0), **g)),
+    ("ordinal", dict(pool_range=1), lambda im, g: naive.ordinal(im, 1, (0.0,), **g)),
+]
+IDS = [f"{m}-{'-'.join(f'{k}={v}' for k, v in p.items())}" for m, p, _ in FAMILY]
+
+GEOMETRIES = [
+    ((16, 12, 3), dict(k=2)),
+    ((29, 31, 3), dict(k=3)),
+    ((23, 17, 1), dict(k=4, stride=3)),
+    ((13, 11, 2), dict(k=3, stride=1)),
+    ((1, 1, 3), dict(k=1)),
+    ((7, 7, 3), dict(out_shape=(3, 3))),
+    ((100, 9, 1), dict(out_shape=(33, 4))),
+    ((19, 26, 5), dict(out_shape=(5, 7))),
+]
+
+
+@pytest.mark.parametrize("name,params,twin", FAMILY, ids=IDS)
+@pytest.mark.parametrize("shape,geometry", GEOMETRIES, ids=str)
+def test_family_equals_naive(name, params, twin, shape, geometry):
+    img = random_image(shape, np.float64, seed=sum(shape))
+    np.testing.assert_allclose(run_method(name, img, params, geometry), twin(img, geometry), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
+@pytest.mark.parametrize("name,params,twin", FAMILY, ids=IDS)
+def test_family_every_dtype_and_real_photo(name, params, twin, dtype):
+    img = random_image((21, 18, 3), dtype, seed=3)
+    np.testing.assert_allclose(run_method(name, img, params, dict(k=4)),
+                               twin(naive.working(img), dict(k=4)), rtol=1e-9, atol=1e-9)
+    photo = photo_crop(box=(100, 100, 23, 19))
+    np.testing.assert_allclose(run_method(name, photo, params, dict(out_shape=(7, 9))),
+                               twin(naive.working(photo), dict(out_shape=(7, 9))), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("shape,k", [((24, 18, 3), 2), ((31, 29, 3), 3), ((13, 40, 1), 4)])
+def test_gated_equals_naive(shape, k):
+    img = random_image(shape, np.float64, seed=k)
+    mask = tuple(np.linspace(-2, 3, k * k))
+    np.testing.assert_allclose(run_method("gated", img, dict(gate_weights=mask), dict(k=k)),
+                               naive.gated(img, k, mask), atol=1e-12)
+    np.testing.assert_allclose(run_method("gated", img, {}, dict(k=k)), naive.mixed(img, 0.5, k=k), atol=1e-12)
+
+
+@pytest.mark.parametrize("shape,k,grid,seed", [((24, 18, 3), 2, 4, 0), ((31, 29, 3), 3, 6, 5),
+                                                ((17, 40, 1), 4, 8, 2), ((9, 9, 3), 3, 9, 1)])
+def test_s3pool_equals_naive_and_has_the_expected_size(shape, k, grid, seed):
+    img = random_image(shape, np.float64, seed=seed)
+    out = run_method("s3pool", img, dict(grid=grid, seed=seed), dict(k=k))
+    assert out.shape[:2] == (-(-shape[0] // k), -(-shape[1] // k))
+    np.testing.assert_array_equal(out, naive.s3pool(img, k, grid, seed))
+
+
+def test_s3dpp_is_dpp_over_the_sampled_windows():
+    img = random_image((20, 22, 3), np.float64, seed=4)
+    out = run_method("s3dpp", img, dict(grid=4, seed=3, variant="asym"), dict(k=2))
+    rows, cols = naive.s3_rows(20, 2, 4, 3, 0), naive.s3_rows(22, 2, 4, 3, 1)
+    # the window at each kept (row, column), clipped at the edge, as one whole footprint
+    expected = np.array([[naive.dpp(img[r:r + 2, c:c + 2], variant="asym", out_shape=(1, 1))[0, 0]
+                          for c in cols] for r in rows])
+    np.testing.assert_allclose(out, expected, atol=1e-9)
+
+
+def test_counter_based_uniform_matches_python_integers():
+    from dpdown.rng import uniform, uniform_array
+    for key in [(0, 0, 0, 0), (1, 2, 3, 4), (123456789, 4000, 6000, 2)]:
+        assert uniform(*key) == naive.uniform(*key)
+        assert uniform_array(key[0], key[1], key[2], [key[3]])[0] == naive.uniform(*key)
+
+
+# ---- identities -------------------------------------------------------------------------
+
+IMG = random_image((24, 18, 3), np.float64, seed=12)
+
+
+def close(a, b, atol=1e-9):
+    np.testing.assert_allclose(a, b, atol=atol)
+
+
+@pytest.mark.parametrize("geometry", [dict(k=3), dict(k=2, stride=1), dict(out_shape=(7, 5))], ids=str)
+def test_identities(geometry):
+    avg, mx = run_method("avg", IMG, {}, geometry), run_method("max", IMG, {}, geometry)
+    close(run_method("softpool", IMG, dict(beta=1e-9), geometry), avg, 1e-8)
+    close(run_method("softpool", IMG, dict(beta=1000.0), geometry), mx, 5e-3)
+    close(run_method("lp", IMG, dict(p=1.0), geometry), avg)
+    close(run_method("mixed", IMG, dict(mix=0.0), geometry), avg)
+    close(run_method("mixed", IMG, dict(mix=1.0), geometry), mx)
+    close(run_method("ordinal", IMG, dict(pool_range=1), geometry), mx)
+    close(run_method("lip", IMG, dict(beta=0.0), geometry), avg)
+    close(-run_method("max", -IMG, {}, geometry), run_method("min", IMG, {}, geometry))
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_ordinal_uniform_weights_over_the_whole_window_is_avg(k):
+    close(run_method("ordinal", IMG, dict(pool_range=k * k), dict(k=k)), run_method("avg", IMG, {}, dict(k=k)))
+
+
+def test_lp_large_p_approaches_max():
+    mx = run_method("max", IMG, {}, dict(k=3))
+    assert np.abs(run_method("lp", IMG, dict(p=100.0), dict(k=3)) - mx).max() < 0.03
+
+
+@pytest.mark.parametrize("method,params", [("max", {}), ("min", {}), ("sum", {}), ("softpool", {}),
+                                           ("lp", {}), ("pow-average", dict(p=1.0)), ("mixed", {}),
+                                           ("gated", {}), ("stochastic", {}), ("stochastic", dict(mode="weighted")),
+                                           ("ordinal", {}), ("lip", {}), ("s3pool", {}), ("s3dpp", {})])
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_constant_image_stays_constant(method, params, dtype):
+    value = 60 if dtype == np.uint8 else 0.25
+    img = np.full((17, 13, 3), value, dtype=dtype)
+    out = dpdown.downscale(img, 3, method=method, **params)
+    expected = {"sum": value * 9, "pow-average": value * 9}.get(method, value)
+    if dtype == np.uint8:
+        expected = min(expected, 255)
+    np.testing.assert_allclose(out[1:-1, 1:-1], expected, rtol=1e-6)  # sums: edge windows are clipped
+    assert out.dtype == img.dtype
+
+
+# ---- stochastic: reproducible everywhere, and the right distribution ----------------------
+
+def test_stochastic_same_seed_same_image_any_thread_count():
+    img = random_image((64, 48, 3), np.uint8, seed=1)
+    results = []
+    for threads in (1, numba.config.NUMBA_NUM_THREADS):
+        numba.set_num_threads(threads)
+        results.append(dpdown.downscale(img, 3, method="stochastic", seed=42))
+        results.append(dpdown.downscale(img, 2, method="s3pool", seed=42))
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    np.testing.assert_array_equal(results[0], results[2])
+    np.testing.assert_array_equal(results[1], results[3])
+    assert not np.array_equal(results[0], dpdown.downscale(img, 3, method="stochastic", seed=43))
+
+
+def test_stochastic_sample_frequencies_follow_the_values():
+    window = np.array([[0.1, 0.2], [0.3, 0.4]])
+    img = np.tile(window, (100, 100))[:, :, None]  # 10 000 identical 2×2 windows, distinct positions
+    picks = run_method("stochastic", img, dict(seed=7), dict(k=2)).ravel()
+    freq = np.array([(picks == v).mean() for v in window.ravel()])
+    np.testing.assert_allclose(freq, window.ravel() / window.sum(), atol=0.015)
+
+
+def test_stochastic_rejects_negative_values():
+    with pytest.raises(ParameterError, match="non-negative"):
+        dpdown.downscale(-np.ones((4, 4)), 2, method="stochastic")
+
+
+# ---- channel pooling --------------------------------------------------------------------
+
+@pytest.mark.parametrize("mode,size,channels", [("max", 3, 3), ("min", 2, 4), ("avg", 2, 6), ("topk", 2, 5),
+                                                ("max", 1, 3), ("topk", 1, 3)])
+@pytest.mark.parametrize("method,params,twin", [
+    ("avg", {}, lambda im, g: naive.box(im, **g)),
+    ("dpp", {}, lambda im, g: naive.dpp(im, **g)),
+    ("dpp", dict(guide="full"), lambda im, g: naive.dpp(im, guide="full", **g)),
+    ("softpool", {}, lambda im, g: naive.softpool(im, **g)),
+    ("max", {}, lambda im, g: naive.maximum(im, **g)),
+], ids=["avg", "dpp", "dpp-full", "softpool", "max"])
+def test_channel_pooling_then_method(mode, size, channels, method, params, twin):
+    img = random_image((14, 11, channels), np.float64, seed=channels)
+    out = dpdown.downscale(img, 3, method=method, channel_pool=mode, channel_size=size, **params)
+    expected = twin(naive.channel_pool(img, mode, size), dict(k=3))
+    np.testing.assert_allclose(out.reshape(expected.shape), expected, atol=1e-9)
+
+
+def test_channel_max_over_rgb_is_hsv_value():
+    from skimage.color import rgb2hsv
+    img = photo_crop()
+    value = dpdown.downscale(img, 1, method="avg", channel_pool="max", channel_size=3)
+    assert value.shape == img.shape[:2]
+    np.testing.assert_allclose(value / 255.0, rgb2hsv(img)[:, :, 2], atol=1e-12)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(channel_pool="max", channel_size=2), "divide"),
+    (dict(channel_pool="topk", channel_size=4), "keeps 1 to 3"),
+    (dict(channel_pool="median"), "unknown channel pooling"),
+    (dict(method="gated", gate_weights=(1.0, 2.0)), "k×k = 4"),
+    (dict(method="ordinal", pool_range=3, weights=(1.0,)), "3 numbers"),
+    (dict(method="s3pool", grid=3), "multiple of k"),
+    (dict(method="s3pool", stride=1), "use -k alone"),
+])
+def test_family_bad_arguments(kwargs, match):
+    with pytest.raises(ParameterError, match=match):
+        dpdown.downscale(random_image((12, 12, 3), np.uint8), 2, **kwargs)
+
+
+@pytest.mark.parametrize("method", ["gated", "s3pool"])
+def test_window_only_methods_refuse_a_size(method):
+    with pytest.raises(ParameterError):
+        dpdown.downscale(random_image((12, 12, 3), np.uint8), shape=(5, 5), method=method)
