@@ -2,9 +2,10 @@
 
     python benchmarks/bench_scale.py                 # print the table
     python benchmarks/bench_scale.py --record        # also append it to docs/benchmarks.md
+    python benchmarks/bench_scale.py -m dpid -k 4    # some methods, some k
 
 A 6000×4000 RGB uint8 image (a sample photo enlarged with Lanczos, so it has real edges and
-texture) is downscaled at k = 4. Peers: pepedpid (a Rust DPID, single-threaded; float32
+texture) is downscaled by every method at k = 2 and 4. Peers: pepedpid (a Rust DPID, single-threaded; float32
 H×W×3 in [0, 1], so its input is converted before timing), OpenCV's INTER_AREA and
 Pillow's reduce. Each figure is the best of --repeat runs after one warm-up run.
 dpdown and pepedpid must agree in the interior (pepedpid replicates the border in its
@@ -55,61 +56,76 @@ def machine():
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("-k", type=int, default=4)
-    parser.add_argument("--record", action="store_true", help="append the table to docs/benchmarks.md")
+    parser.add_argument("-k", type=int, action="append", help="window sizes (default: 2 and 4)")
+    parser.add_argument("-m", "--method", action="append", help="methods (default: all)")
+    parser.add_argument("--record", action="store_true", help="append the tables to docs/benchmarks.md")
     args = parser.parse_args(argv)
-    k = args.k
+    sizes = args.k or [2, 4]
+    names = args.method or list(dpdown.available_methods())
 
     img = test_image()
     megapixels = img.shape[0] * img.shape[1] / 1e6
-    out_h, out_w = img.shape[0] // k, img.shape[1] // k
-    rows = []  # (name, seconds, peer name for the ratio)
+    lines = [f"### {datetime.date.today()} — {img.shape[1]}×{img.shape[0]} RGB uint8 photo",
+             "", f"Machine: {machine()}. Best of {args.repeat} runs after a warm-up; "
+                 "MP/s counts input pixels.", ""]
 
-    def bench(name, fn, peer=None):
+    def timed(label, fn):
         seconds = best_time(fn, args.repeat)
-        rows.append((name, seconds, peer))
-        print(f"  {name:<34} {seconds * 1000:8.1f} ms", file=sys.stderr)
+        print(f"  {label:<40} {seconds * 1000:8.1f} ms", file=sys.stderr)
+        return seconds
 
-    print(f"{img.shape[1]}x{img.shape[0]} RGB uint8, k = {k}, {machine()}", file=sys.stderr)
-    for lam in (1.0, 0.5):
-        bench(f"dpdown dpid λ={lam:g}", lambda: dpdown.downscale(img, k, method="dpid", lam=lam),
-              f"pepedpid λ={lam:g}")
-    bench("dpdown dpp (Lite, sym, λ=1)", lambda: dpdown.downscale(img, k, method="dpp"), "opencv INTER_AREA")
-    bench("dpdown dpp (Full, asym, λ=1)",
-          lambda: dpdown.downscale(img, k, method="dpp", guide="full", variant="asym"), "opencv INTER_AREA")
-    bench("dpdown avg", lambda: dpdown.downscale(img, k, method="avg"), "opencv INTER_AREA")
-
-    agreement = None
+    # DPID against pepedpid (k = 4), with the interior agreement check
     try:
         import pepedpid
     except ImportError:
-        print("  pepedpid not installed (pip install -e '.[bench]'): no DPID peer", file=sys.stderr)
+        print("pepedpid not installed (pip install -e '.[bench]'): no DPID peer", file=sys.stderr)
     else:
+        k = 4
+        out_h, out_w = -(-img.shape[0] // k), -(-img.shape[1] // k)
         as_float = img.astype(np.float32) / 255
+        lines += [f"DPID against pepedpid (Rust, single-threaded), k = {k}:", "",
+                  "| λ | dpdown (ms) | pepedpid (ms) | speed-up |", "|---|---:|---:|---:|"]
         for lam in (1.0, 0.5):
-            bench(f"pepedpid λ={lam:g}", lambda: pepedpid.dpid_resize(as_float, out_h, out_w, lam))
-        theirs = pepedpid.dpid_resize(as_float, out_h, out_w, 1.0)
-        ours = dpdown.downscale(as_float, k, method="dpid", lam=1.0)
-        agreement = float(np.abs(theirs[1:-1, 1:-1] - ours[1:-1, 1:-1]).max())
+            ours = timed(f"dpdown dpid λ={lam:g} k={k}", lambda: dpdown.downscale(img, k, method="dpid", lam=lam))
+            theirs = timed(f"pepedpid λ={lam:g}", lambda: pepedpid.dpid_resize(as_float, out_h, out_w, lam))
+            lines.append(f"| {lam:g} | {ours * 1000:.1f} | {theirs * 1000:.1f} | {theirs / ours:.2f}× |")
+        difference = np.abs(pepedpid.dpid_resize(as_float, out_h, out_w, 1.0)[1:-1, 1:-1]
+                            - dpdown.downscale(as_float, k, method="dpid", lam=1.0)[1:-1, 1:-1]).max()
+        lines += ["", f"Interior agreement, λ = 1, float32 input: max |dpdown − pepedpid| = {difference:.2e} "
+                      "(values in [0, 1]; the border differs by design).", ""]
+
+    # every method against OpenCV INTER_AREA and Pillow reduce
     try:
         import cv2
     except ImportError:
-        print("  opencv not installed: no INTER_AREA peer", file=sys.stderr)
-    else:
-        bench("opencv INTER_AREA", lambda: cv2.resize(img, (out_w, out_h), interpolation=cv2.INTER_AREA))
+        cv2 = None
+        print("opencv not installed (pip install -e '.[bench]'): no INTER_AREA peer", file=sys.stderr)
     pil = Image.fromarray(img)
-    bench("pillow reduce", lambda: pil.reduce(k))
+    lines += ["Every method; ratio = dpdown's throughput / OpenCV INTER_AREA's at the same k:", "",
+              "| method | " + " | ".join(f"k={k} ms | k={k} MP/s | k={k} vs INTER_AREA" for k in sizes) + " |",
+              "|---|" + "---:|---:|---:|" * len(sizes)]
+    peers = {}
+    for k in sizes:
+        out_h, out_w = -(-img.shape[0] // k), -(-img.shape[1] // k)
+        peers[k] = {"pillow reduce": timed(f"pillow reduce k={k}", lambda: pil.reduce(k))}
+        if cv2 is not None:
+            peers[k]["opencv INTER_AREA"] = timed(
+                f"opencv INTER_AREA k={k}", lambda: cv2.resize(img, (out_w, out_h), interpolation=cv2.INTER_AREA))
+    for name in names + ["opencv INTER_AREA", "pillow reduce"]:
+        cells = []
+        for k in sizes:
+            if name in peers[k]:
+                seconds = peers[k][name]
+            elif name in names:
+                seconds = timed(f"dpdown {name} k={k}", lambda: dpdown.downscale(img, k, method=name))
+            else:
+                cells.append(" | | ")
+                continue
+            area = peers[k].get("opencv INTER_AREA")
+            ratio = f"{area / seconds:.2f}×" if area else ""
+            cells.append(f"{seconds * 1000:.1f} | {megapixels / seconds:.0f} | {ratio}")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
 
-    by_name = {name: seconds for name, seconds, _ in rows}
-    lines = [f"### {datetime.date.today()} — {img.shape[1]}×{img.shape[0]} RGB uint8, k = {k}",
-             "", f"Machine: {machine()}. Best of {args.repeat} runs after a warm-up.", "",
-             "| method | time (ms) | MP/s | ratio to peer |", "|---|---:|---:|---|"]
-    for name, seconds, peer in rows:
-        ratio = f"{by_name[peer] / seconds:.2f}× {peer}" if peer in by_name else ""
-        lines.append(f"| {name} | {seconds * 1000:.1f} | {megapixels / seconds:.1f} | {ratio} |")
-    if agreement is not None:
-        lines += ["", f"dpdown vs pepedpid, interior of the λ = 1 result (float32 input): "
-                      f"max |difference| = {agreement:.2e} (values in [0, 1])."]
     table = "\n".join(lines)
     print(table)
     if args.record:

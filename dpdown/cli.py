@@ -53,7 +53,11 @@ def _method_options(func):
             ptype = click.Choice(choices)
         else:
             ptype = _KINDS[first.kind]
-        text = " ".join(f"[{m.name}] {p.help} Default: {_show(p.default)}." for m, p in users)
+        same = {}  # methods whose parameter reads the same share one sentence
+        for m, p in users:
+            same.setdefault((p.help, _show(p.default)), []).append(m.name)
+        text = " ".join(f"[{', '.join(names)}] {help} Default: {default}."
+                        for (help, default), names in same.items())
         metavar = {"float": "X", "int": "N", "floats": "A,B,..."}.get(first.kind)
         func = click.option(flag, "opt_" + flag.lstrip("-").replace("-", "_"), type=ptype,
                             default=None, help=text, metavar=metavar)(func)
@@ -62,7 +66,7 @@ def _method_options(func):
 
 def _show(value):
     if isinstance(value, tuple):
-        return ",".join(f"{v:g}" for v in value)
+        return ",".join(f"{v:g}" for v in value) or "none"
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 

@@ -1,7 +1,7 @@
-"""``(x²)^(λ/2)`` — the power both DPID and DPP raise a squared difference to.
+"""``(x²)^(λ/2)`` — the power DPID, DPP and Lp pooling raise a squared value to.
 
-``pow`` is the costly part of those kernels and the usual λ need none, so a kernel is
-compiled per λ class with the cheapest exact form bound in (see ``pooling_kernel``).
+``pow`` is the costly part of those kernels and the usual exponents need none, so a kernel
+is compiled per exponent class with the cheapest form bound in (see ``pooling_kernel``).
 """
 
 import numpy as np
@@ -11,13 +11,21 @@ def _pow(d2, lam):
     return d2 ** (0.5 * lam)
 
 
-# Single-precision roots: a float64 square root costs twice a float32 one on x86, and these
-# values are only relative weights, where float32's 6e-8 relative error cannot be seen.
 def _sqrt(d2, lam):
-    return np.float64(np.sqrt(np.float32(d2)))
+    return np.sqrt(d2)
 
 
 def _sqrt_sqrt(d2, lam):
+    return np.sqrt(np.sqrt(d2))
+
+
+# Single-precision roots for weights: a float64 square root costs twice a float32 one on
+# x86, and a weight's 6e-8 relative error cannot be seen in a weighted mean.
+def _sqrt_weight(d2, lam):
+    return np.float64(np.sqrt(np.float32(d2)))
+
+
+def _sqrt_sqrt_weight(d2, lam):
     return np.float64(np.sqrt(np.sqrt(np.float32(d2))))
 
 
@@ -29,14 +37,15 @@ def _one(d2, lam):
     return 1.0
 
 
-# λ → (name, function); None is every other λ
-HALF_POWERS = {0.0: ("one", _one), 0.5: ("sqrt_sqrt", _sqrt_sqrt), 1.0: ("sqrt", _sqrt),
-               2.0: ("square", _square), None: ("pow", _pow)}
+def per_lambda(make, weights=False):
+    """``{λ: make(name, function)}`` for every exponent class; look up with :func:`for_lambda`.
 
-
-def per_lambda(make):
-    """``{λ: make(name, function)}`` for every λ class; look up with :func:`for_lambda`."""
-    return {lam: make(name, f) for lam, (name, f) in HALF_POWERS.items()}
+    ``weights=True`` allows single-precision roots (for values only used as relative weights).
+    """
+    roots = (_sqrt_weight, _sqrt_sqrt_weight) if weights else (_sqrt, _sqrt_sqrt)
+    table = {0.0: ("one", _one), 0.5: ("sqrt_sqrt", roots[1]), 1.0: ("sqrt", roots[0]),
+             2.0: ("square", _square), None: ("pow", _pow)}
+    return {lam: make(name, f) for lam, (name, f) in table.items()}
 
 
 def for_lambda(table, lam):

@@ -78,7 +78,7 @@ def _finalize(acc, ref, params, out):
 
 
 _KERNELS = per_lambda(lambda name, f: pooling_kernel(f"dpid_{name}", _acc_width, _accumulate, _finalize,
-                                                     distance_power=f))
+                                                     distance_power=f), weights=True)
 
 
 def dpid(work, footprint, lam=1.0):

@@ -85,7 +85,7 @@ def _finalize(acc, ref, params, out):
 
 
 _KERNELS = per_lambda(lambda name, f: pooling_kernel(f"dpp_{name}", _acc_width, _accumulate, _finalize,
-                                                     reward_power=f))
+                                                     reward_power=f), weights=True)
 
 
 def dpp_guidance(work, footprint, guide="lite", filter=BINOMIAL):

@@ -11,6 +11,7 @@ output grows with the window (integer images clip it at the dtype's maximum).
 
 import numpy as np
 
+from ..powers import for_lambda, per_lambda
 from ..registry import Method, Param, register
 from ..walk import pooling_kernel, run
 
@@ -21,7 +22,7 @@ def _acc_width(n):
 
 def _accumulate(acc, j, px, n, ref, i, cov, params, at):
     for c in range(n):
-        acc[j, c] += cov * np.abs(px[c]) ** params[0]
+        acc[j, c] += cov * power(np.abs(px[c]) ** 2, params[0])  # noqa: F821 (|x|^p, bound per p)
     acc[j, n] += cov
 
 
@@ -29,11 +30,14 @@ def _finalize(acc, ref, params, out):
     n = out.shape[0]
     for c in range(n):
         total = acc[c] / acc[n] if MEAN else acc[c]  # noqa: F821 (bound per method)
-        out[c] = total ** (1.0 / params[0])
+        out[c] = total if params[0] == 1.0 else np.sqrt(total) if params[0] == 2.0 else total ** (1.0 / params[0])
 
 
-_KERNELS = {"lp": pooling_kernel("lp", _acc_width, _accumulate, _finalize, MEAN=True),
-            "pow-average": pooling_kernel("pow_average", _acc_width, _accumulate, _finalize, MEAN=False)}
+# |x|^p = (x²)^(p/2): the same per-λ specialisation as DPID's distance power (p = 1, 2 need no pow)
+_KERNELS = {method: per_lambda(lambda tag, f, method=method: pooling_kernel(
+                f"{method.replace('-', '_')}_{tag}", _acc_width, _accumulate, _finalize,
+                MEAN=method == "lp", power=f))
+            for method in ("lp", "pow-average")}
 
 _P = dict(kind="float", default=2.0, flag="--p", low=0.01, high=100.0)
 
@@ -42,7 +46,7 @@ register(Method(
     summary="Power-average pooling (LPPool): (Σ x^p)^(1/p); p = 1 is sum pooling.",
     formula="O[p] = (Σ c(q)·|I[q]|^p)^(1/p)",
     paper="PyTorch LPPool2d; power-average pooling in SoftPool's Table 1 (Stergiou et al., ICCV 2021).",
-    run=lambda work, footprint, p: run(_KERNELS["pow-average"], work, footprint, (p,)),
+    run=lambda work, footprint, p: run(for_lambda(_KERNELS["pow-average"], p), work, footprint, (p,)),
     params=(Param("p", help="Exponent p of power-average / Lp pooling (1: sum / avg; large → max).", **_P),),
 ))
 
@@ -52,6 +56,6 @@ register(Method(
     formula="O[p] = (Σ c(q)·|I[q]|^p / Σ c(q))^(1/p)",
     paper="Gulcehre, Cho, Pascanu, Bengio. Learned-norm pooling for deep feedforward and recurrent "
           "neural networks. ECML-PKDD 2014",
-    run=lambda work, footprint, p: run(_KERNELS["lp"], work, footprint, (p,)),
+    run=lambda work, footprint, p: run(for_lambda(_KERNELS["lp"], p), work, footprint, (p,)),
     params=(Param("p", help="Exponent p of power-average / Lp pooling (1: sum / avg; large → max).", **_P),),
 ))
