@@ -153,8 +153,12 @@ def scale(input, output, k, stride, size, factor, method, overwrite, channel_poo
 
 @cli.command("methods")
 @click.argument("name", required=False)
-def methods_cmd(name):
+@click.option("--markdown", is_flag=True, help="Print the table as Markdown (as in the README).")
+def methods_cmd(name, markdown):
     """List the methods with their parameters and papers, or show one with its formula."""
+    if markdown:
+        click.echo(registry.markdown_table())
+        return
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table

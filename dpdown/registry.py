@@ -133,3 +133,20 @@ def all_params() -> dict[str, list[tuple[Method, Param]]]:
         for p in method.params:
             flags.setdefault(p.cli_flag, []).append((method, p))
     return flags
+
+
+def markdown_table() -> str:
+    """The methods as a Markdown table (README's, kept in step by a test)."""
+    def cell(text):
+        return str(text).replace("|", "\\|")
+
+    def show(value):
+        if isinstance(value, tuple):
+            return ",".join(f"{v:g}" for v in value) or "none"
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+    rows = ["| method | parameters (default) | computes | paper |", "|---|---|---|---|"]
+    for m in methods().values():
+        params = "<br>".join(f"`{p.cli_flag}` ({cell(show(p.default))})" for p in m.params) or "—"
+        rows.append(f"| `{m.name}` | {params} | {cell(m.formula)} | {cell(m.paper)} |")
+    return "\n".join(rows)

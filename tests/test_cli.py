@@ -188,3 +188,30 @@ def test_failed_encode_leaves_no_partial_file(runner, photo, tmp_path, monkeypat
 
     monkeypatch.setattr(PILImage.Image, "save", broken_save)
     _fails(runner, tmp_path, [photo, "-k", "2", "-o", tmp_path / "o.png"], 1, "disk full")
+
+
+def test_readme_methods_table_is_generated_from_the_registry():
+    import pathlib
+
+    from dpdown.registry import markdown_table
+    readme = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = readme.split("<!-- methods:start -->\n")[1].split("\n<!-- methods:end -->")[0]
+    assert block == markdown_table(), "regenerate with: dpdown methods --markdown"
+
+
+@pytest.mark.parametrize("args", [
+    ["-k", "2", "-m", "softpool", "--beta", "20"],
+    ["-k", "3", "--stride", "1", "-m", "ordinal", "--pool-range", "3", "--weights", "1,0,0"],
+    ["--scale", "0.4", "-m", "lp", "--p", "3"],
+    ["-k", "2", "-m", "gated", "--gate-weights", "1,2,3,4"],
+    ["-k", "2", "-m", "s3pool", "--grid", "4", "--seed", "3"],
+    ["-k", "2", "-m", "stochastic", "--mode", "weighted"],
+    ["-k", "1", "-m", "avg", "--channel-pool", "max", "--channel-stride", "3"],
+    ["-k", "2", "-m", "lip", "--logit-filter", "0,0,0,0,20,0,0,0,0"],
+])
+def test_family_from_the_cli(runner, photo, tmp_path, args):
+    result = run(runner, "scale", photo, *args, "-o", tmp_path / "o.png")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "o.png").exists()
+    if "--channel-pool" in args:
+        assert Image.open(tmp_path / "o.png").mode == "L"
