@@ -110,6 +110,8 @@ def _pool(img, scale, rows, cols, ref, params, out):
 class PoolingKernel:
     """The walker compiled with one method's rule, one variant per channel layout."""
 
+    template = _pool
+
     def __init__(self, name, acc_width, accumulate, finalize, **bindings):
         self.name = name
         self.rule = dict(acc_width=acc_width, accumulate=accumulate, finalize=finalize)
@@ -127,8 +129,10 @@ class PoolingKernel:
             mode, size = work.channel_pool
             tag = (f"pool_{self.name}_c{key[0]}" + ("a" if work.alpha >= 0 else "")
                    + (f"_p{mode}x{size}" if mode else ""))
-            self._variants[key] = specialise(_pool, tag, CHANNELS=key[0], ALPHA=work.alpha,
-                                             load_pixel=pixel_loader(work), **rule)
+            self._variants[key] = specialise(self.template, tag, CHANNEL_POOL=mode,
+                                             load_pixel=pixel_loader(work),
+                                             _reduce=Lazy(_reduce.py_func, bindings=constants, inline="always"),
+                                             **constants, **rule)
         return self._variants[key]
 
 
@@ -148,7 +152,91 @@ def run(kernel, work, footprint, params=(), ref=None):
     out = np.empty((n_rows, n_cols, work.out_channels))
     if ref is None:
         ref = np.empty((n_rows, n_cols, 0))
-    kernel.variant(work)(
-        work.pixels, work.scale, footprint.rows.as_tuple(), footprint.cols.as_tuple(), ref,
-        np.asarray(params, dtype=np.float64), out)
+    params = np.asarray(params, dtype=np.float64)
+    rows, cols = footprint.rows.as_tuple(), footprint.cols.as_tuple()
+    if isinstance(kernel, SeparableKernel):
+        kernel.variant(work)(work.pixels, work.scale, rows, cols, params, out)
+    else:
+        kernel.variant(work)(work.pixels, work.scale, rows, cols, ref, params, out)
     return out
+
+
+# ---- separable rules ----------------------------------------------------------------------
+#
+# Methods whose output is a function of per-channel sums of per-pixel terms (avg, sum, Lp,
+# power-average, stochastic's expectation) or of a per-channel max/min never need the pixels
+# of a footprint together: their footprints are separable, so each output row first reduces
+# its input rows into one row buffer (contiguous, vectorised), then reduces the buffer along
+# the columns. A separable rule supplies ``transform(v, s, params)`` — the term pixel value
+# ``v`` adds to sum ``s`` of ``SUMS`` — and ``finish(sums, total, params)``, the output from
+# the sums and the total coverage; ``REDUCE`` is SUM, MAX or MIN.
+
+SUM, MAX_OF, MIN_OF = 0, 1, 2
+
+
+@inline
+def _reduce(acc, value, weight, first):
+    if first:
+        return weight * value if REDUCE == SUM else value  # noqa: F821 (bound per rule)
+    if REDUCE == SUM:  # noqa: F821
+        return acc + weight * value
+    if REDUCE == MAX_OF:  # noqa: F821
+        return max(acc, value)
+    return min(acc, value)
+
+
+@jit(parallel=True)
+def _separable(img, scale, rows, cols, params, out):
+    row_start, row_stop, row_offset, row_weight = rows
+    col_start, col_stop, col_offset, col_weight = cols
+    n_rows, n_cols = out.shape[0], out.shape[1]
+    n = CHANNELS if CHANNELS > 0 else out.shape[2]  # noqa: F821 (bound per variant)
+    width = img.shape[1] * n
+    flat = img.reshape(img.shape[0], img.shape[1] * img.shape[2])
+    for i in prange(n_rows):
+        buf = np.empty((SUMS, width))  # noqa: F821
+        px = np.empty(n)
+        sums = np.empty(SUMS)  # noqa: F821
+        for y in range(row_start[i], row_stop[i]):
+            wy = row_weight[row_offset[i] + y - row_start[i]]
+            first = y == row_start[i]
+            if CHANNEL_POOL == 0 and ALPHA < 0:  # noqa: F821 — plain pixels: one contiguous loop
+                for s in range(SUMS):  # noqa: F821
+                    for t in range(width):
+                        buf[s, t] = _reduce(buf[s, t], transform(flat[y, t] * scale, s, params), wy, first)  # noqa
+            else:
+                for x in range(img.shape[1]):
+                    load_pixel(img, y, x, scale, ALPHA, n, px)  # noqa: F821
+                    for s in range(SUMS):  # noqa: F821
+                        for c in range(n):
+                            buf[s, x * n + c] = _reduce(buf[s, x * n + c], transform(px[c], s, params), wy, first)  # noqa
+        total_y = 0.0
+        for y in range(row_start[i], row_stop[i]):
+            total_y += row_weight[row_offset[i] + y - row_start[i]]
+        for j in range(n_cols):
+            first_weight = col_offset[j] - col_start[j]
+            total = 0.0
+            for x in range(col_start[j], col_stop[j]):
+                total += col_weight[first_weight + x]
+            for c in range(n):
+                for s in range(SUMS):  # noqa: F821
+                    acc = 0.0
+                    for x in range(col_start[j], col_stop[j]):
+                        acc = _reduce(acc, buf[s, x * n + c], col_weight[first_weight + x], x == col_start[j])
+                    sums[s] = acc
+                out[i, j, c] = finish(sums, total_y * total, params)  # noqa: F821
+
+
+class SeparableKernel(PoolingKernel):
+    """The separable walker compiled with one method's rule, one variant per channel layout."""
+
+    template = _separable
+
+    def __init__(self, name, transform, finish, sums=1, reduce=SUM, **bindings):
+        super().__init__(name, None, None, None, SUMS=sums, REDUCE=reduce, **bindings)
+        self.rule = dict(transform=transform, finish=finish)
+
+
+def separable_kernel(name, transform, finish, sums=1, reduce=SUM, **bindings):
+    """The separable walker for one method's rule (see above)."""
+    return SeparableKernel(name, transform, finish, sums, reduce, **bindings)

@@ -10,32 +10,23 @@ to the dtype's range, as SoftPool's Table 1 scores for it suggest.
 """
 
 from ..registry import Method, register
-from ..walk import pooling_kernel, run
+from ..walk import run, separable_kernel
 
 
-def _acc_width(n):
-    return n + 1
+def _identity(v, s, params):
+    return v
 
 
-def _accumulate(acc, j, px, n, ref, i, cov, params, at):
-    for c in range(n):
-        acc[j, c] += cov * px[c]
-    acc[j, n] += cov
+def _mean(sums, total, params):
+    return sums[0] / total
 
 
-def _finalize(acc, ref, params, out):
-    n = out.shape[0]
-    for c in range(n):
-        out[c] = acc[c] / acc[n]
+def _sum(sums, total, params):
+    return sums[0]
 
 
-def _finalize_sum(acc, ref, params, out):
-    for c in range(out.shape[0]):
-        out[c] = acc[c]
-
-
-_kernel = pooling_kernel("avg", _acc_width, _accumulate, _finalize)
-_sum_kernel = pooling_kernel("sum", _acc_width, _accumulate, _finalize_sum)
+_kernel = separable_kernel("avg", _identity, _mean)
+_sum_kernel = separable_kernel("sum", _identity, _sum)
 
 
 def box_mean(work, footprint):

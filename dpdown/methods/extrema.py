@@ -7,29 +7,19 @@ Per channel. With a coverage footprint every pixel with a positive coverage take
 """
 
 from ..registry import Method, register
-from ..walk import pooling_kernel, run
+from ..walk import MAX_OF, MIN_OF, run, separable_kernel
 
 
-def _acc_width(n):
-    return n + 1  # the extreme per channel, and whether one has been seen
+def _identity(v, s, params):
+    return v
 
 
-def _accumulate(acc, j, px, n, ref, i, cov, params, at):
-    first = acc[j, n] == 0.0
-    for c in range(n):
-        v = SIGN * px[c]  # noqa: F821 (bound: +1 for max, -1 for min)
-        if first or v > acc[j, c]:
-            acc[j, c] = v
-    acc[j, n] = 1.0
+def _extreme(sums, total, params):
+    return sums[0]
 
 
-def _finalize(acc, ref, params, out):
-    for c in range(out.shape[0]):
-        out[c] = SIGN * acc[c]  # noqa: F821
-
-
-_KERNELS = {"max": pooling_kernel("max", _acc_width, _accumulate, _finalize, SIGN=1.0),
-            "min": pooling_kernel("min", _acc_width, _accumulate, _finalize, SIGN=-1.0)}
+_KERNELS = {"max": separable_kernel("max", _identity, _extreme, reduce=MAX_OF),
+            "min": separable_kernel("min", _identity, _extreme, reduce=MIN_OF)}
 
 
 def extremum(work, footprint, which="max"):

@@ -13,30 +13,22 @@ import numpy as np
 
 from ..powers import for_lambda, per_lambda
 from ..registry import Method, Param, register
-from ..walk import pooling_kernel, run
+from ..walk import run, separable_kernel
 
 
-def _acc_width(n):
-    return n + 1
+def _power(v, s, params):
+    return power(v * v, params[0])  # noqa: F821 (|v|^p, bound per p)
 
 
-def _accumulate(acc, j, px, n, ref, i, cov, params, at):
-    for c in range(n):
-        acc[j, c] += cov * power(np.abs(px[c]) ** 2, params[0])  # noqa: F821 (|x|^p, bound per p)
-    acc[j, n] += cov
-
-
-def _finalize(acc, ref, params, out):
-    n = out.shape[0]
-    for c in range(n):
-        total = acc[c] / acc[n] if MEAN else acc[c]  # noqa: F821 (bound per method)
-        out[c] = total if params[0] == 1.0 else np.sqrt(total) if params[0] == 2.0 else total ** (1.0 / params[0])
+def _finish(sums, total, params):
+    value = sums[0] / total if MEAN else sums[0]  # noqa: F821 (bound per method)
+    p = params[0]
+    return value if p == 1.0 else np.sqrt(value) if p == 2.0 else value ** (1.0 / p)
 
 
 # |x|^p = (x²)^(p/2): the same per-λ specialisation as DPID's distance power (p = 1, 2 need no pow)
-_KERNELS = {method: per_lambda(lambda tag, f, method=method: pooling_kernel(
-                f"{method.replace('-', '_')}_{tag}", _acc_width, _accumulate, _finalize,
-                MEAN=method == "lp", power=f))
+_KERNELS = {method: per_lambda(lambda tag, f, method=method: separable_kernel(
+                f"{method.replace('-', '_')}_{tag}", _power, _finish, MEAN=method == "lp", power=f))
             for method in ("lp", "pow-average")}
 
 _P = dict(kind="float", default=2.0, flag="--p", low=0.01, high=100.0)

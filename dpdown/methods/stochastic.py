@@ -17,39 +17,40 @@ import numpy as np
 from ..errors import ParameterError
 from ..registry import Method, Param, register
 from ..rng import uniform
-from ..walk import pooling_kernel, run
+from ..walk import pooling_kernel, run, separable_kernel
 
 DEFAULT_SEED = 0
 
 
 def _acc_width(n):
-    return 2 * n
+    return 2 * n  # per channel the best key so far and its pixel's value
 
 
 def _accumulate(acc, j, px, n, ref, i, cov, params, at):
     for c in range(n):
         w = cov * px[c]
-        if SAMPLE:  # noqa: F821 (bound per mode)
-            if w > 0.0:
-                key = np.log(uniform(np.int64(params[0]), at[2], at[3], c)) / w
-                if acc[j, 2 * c + 1] == 0.0 or key > acc[j, 2 * c]:
-                    acc[j, 2 * c] = key
-                    acc[j, 2 * c + 1] = px[c]
-        else:
-            acc[j, 2 * c] += w * px[c]
-            acc[j, 2 * c + 1] += w
+        if w > 0.0:
+            key = np.log(uniform(np.int64(params[0]), at[2], at[3], c)) / w
+            if acc[j, 2 * c + 1] == 0.0 or key > acc[j, 2 * c]:
+                acc[j, 2 * c] = key
+                acc[j, 2 * c + 1] = px[c]
 
 
 def _finalize(acc, ref, params, out):
     for c in range(out.shape[0]):
-        if SAMPLE:  # noqa: F821
-            out[c] = acc[2 * c + 1]
-        else:
-            out[c] = acc[2 * c] / acc[2 * c + 1] if acc[2 * c + 1] > 0.0 else 0.0
+        out[c] = acc[2 * c + 1]
 
 
-_KERNELS = {"sample": pooling_kernel("stochastic_sample", _acc_width, _accumulate, _finalize, SAMPLE=True),
-            "weighted": pooling_kernel("stochastic_weighted", _acc_width, _accumulate, _finalize, SAMPLE=False)}
+def _moments(v, s, params):
+    return v * v if s == 0 else v  # Σ c·x² and Σ c·x
+
+
+def _expectation(sums, total, params):
+    return sums[0] / sums[1] if sums[1] > 0.0 else 0.0
+
+
+_KERNELS = {"sample": pooling_kernel("stochastic_sample", _acc_width, _accumulate, _finalize),
+            "weighted": separable_kernel("stochastic_weighted", _moments, _expectation, sums=2)}
 
 
 def stochastic(work, footprint, mode="sample", seed=DEFAULT_SEED):
