@@ -2,7 +2,7 @@
 
 A method supplies a *rule*, three small functions compiled into the walker:
 
-* ``acc_width(n)`` — how many accumulators an output pixel needs, for ``n`` channels;
+* ``acc_width(n, params)`` — how many accumulators an output pixel needs, for ``n`` channels;
 * ``accumulate(acc, j, px, n, ref, i, cov, params, at)`` — fold one input pixel ``px`` (its
   ``n`` working values) with coverage ``cov`` into the accumulators ``acc[j]`` of output
   pixel ``(i, j)``, given its reference values ``ref[i, j]`` (a guidance image, or nothing).
@@ -91,7 +91,7 @@ def _pool(img, scale, rows, cols, ref, params, out):
     col_start, col_stop, col_offset, col_weight = cols
     n_rows, n_cols = out.shape[0], out.shape[1]
     n = CHANNELS if CHANNELS > 0 else out.shape[2]  # noqa: F821 (bound per variant)
-    width = acc_width(n)  # noqa: F821
+    width = acc_width(n, params)  # noqa: F821
     for i in prange(n_rows):
         acc = np.zeros((n_cols, width))
         px = np.empty(n)
@@ -120,15 +120,16 @@ class PoolingKernel:
                          for name, v in bindings.items()}
         self._variants = {}
 
-    def variant(self, work):
+    def variant(self, work, **extra):
+        """The kernel for this channel layout; ``extra`` constants select further variants."""
         channels = work.out_channels
-        key = (channels if channels <= 4 else 0, work.alpha, work.channel_pool)
+        key = (channels if channels <= 4 else 0, work.alpha, work.channel_pool, tuple(sorted(extra.items())))
         if key not in self._variants:
-            constants = dict(self.bindings, CHANNELS=key[0], ALPHA=work.alpha)
+            constants = dict(self.bindings, CHANNELS=key[0], ALPHA=work.alpha, **extra)
             rule = {name: Lazy(f, bindings=constants, inline="always") for name, f in self.rule.items()}
             mode, size = work.channel_pool
             tag = (f"pool_{self.name}_c{key[0]}" + ("a" if work.alpha >= 0 else "")
-                   + (f"_p{mode}x{size}" if mode else ""))
+                   + (f"_p{mode}x{size}" if mode else "") + "".join(f"_{k}{v:d}" for k, v in key[3]))
             self._variants[key] = specialise(self.template, tag, CHANNEL_POOL=mode,
                                              load_pixel=pixel_loader(work),
                                              _reduce=Lazy(_reduce.py_func, bindings=constants, inline="always"),
@@ -155,7 +156,7 @@ def run(kernel, work, footprint, params=(), ref=None):
     params = np.asarray(params, dtype=np.float64)
     rows, cols = footprint.rows.as_tuple(), footprint.cols.as_tuple()
     if isinstance(kernel, SeparableKernel):
-        kernel.variant(work)(work.pixels, work.scale, rows, cols, params, out)
+        kernel.variant(work)(work.pixels, work.scale, rows, cols, params, kernel.table(work, params), out)
     else:
         kernel.variant(work)(work.pixels, work.scale, rows, cols, ref, params, out)
     return out
@@ -186,7 +187,7 @@ def _reduce(acc, value, weight, first):
 
 
 @jit(parallel=True)
-def _separable(img, scale, rows, cols, params, out):
+def _separable(img, scale, rows, cols, params, lut, out):
     row_start, row_stop, row_offset, row_weight = rows
     col_start, col_stop, col_offset, col_weight = cols
     n_rows, n_cols = out.shape[0], out.shape[1]
@@ -200,7 +201,11 @@ def _separable(img, scale, rows, cols, params, out):
         for y in range(row_start[i], row_stop[i]):
             wy = row_weight[row_offset[i] + y - row_start[i]]
             first = y == row_start[i]
-            if CHANNEL_POOL == 0 and ALPHA < 0:  # noqa: F821 — plain pixels: one contiguous loop
+            if USE_LUT:  # noqa: F821 — integer pixels: each term looked up, not computed
+                for s in range(SUMS):  # noqa: F821
+                    for t in range(width):
+                        buf[s, t] = _reduce(buf[s, t], lut[s, flat[y, t]], wy, first)
+            elif CHANNEL_POOL == 0 and ALPHA < 0:  # noqa: F821 — plain pixels: one contiguous loop
                 for s in range(SUMS):  # noqa: F821
                     for t in range(width):
                         buf[s, t] = _reduce(buf[s, t], transform(flat[y, t] * scale, s, params), wy, first)  # noqa
@@ -227,16 +232,46 @@ def _separable(img, scale, rows, cols, params, out):
                 out[i, j, c] = finish(sums, total_y * total, params)  # noqa: F821
 
 
+@jit()
+def _fill_lut(scale, params, lut):
+    for s in range(lut.shape[0]):
+        for v in range(lut.shape[1]):
+            lut[s, v] = transform(v * scale, s, params)  # noqa: F821 (bound per rule)
+
+
 class SeparableKernel(PoolingKernel):
-    """The separable walker compiled with one method's rule, one variant per channel layout."""
+    """The separable walker compiled with one method's rule, one variant per channel layout.
+
+    With ``lut=True`` (for costly terms: ``exp``, ``pow``) an integer image without alpha or
+    channel pooling has each term looked up in a table of all 2⁸ or 2¹⁶ values, filled by the
+    same compiled ``transform``, so both paths give the same numbers.
+    """
 
     template = _separable
 
-    def __init__(self, name, transform, finish, sums=1, reduce=SUM, **bindings):
+    def __init__(self, name, transform, finish, sums=1, reduce=SUM, lut=False, **bindings):
         super().__init__(name, None, None, None, SUMS=sums, REDUCE=reduce, **bindings)
         self.rule = dict(transform=transform, finish=finish)
+        self.lut = lut
+        self._fill = None
+
+    def uses_lut(self, work):
+        return self.lut and work.pixels.dtype.kind == "u" and work.alpha < 0 and not work.channel_pool[0]
+
+    def variant(self, work):
+        return super().variant(work, USE_LUT=self.uses_lut(work))
+
+    def table(self, work, params):
+        if not self.uses_lut(work):
+            return np.empty((0, 0))
+        if self._fill is None:
+            self._fill = specialise(_fill_lut, f"lut_{self.name}", transform=Lazy(
+                self.rule["transform"], bindings=self.bindings, inline="always"))
+        lut = np.empty((self.bindings["SUMS"], np.iinfo(work.pixels.dtype).max + 1))
+        self._fill(work.scale, params, lut)
+        return lut
 
 
-def separable_kernel(name, transform, finish, sums=1, reduce=SUM, **bindings):
+def separable_kernel(name, transform, finish, sums=1, reduce=SUM, lut=False, **bindings):
     """The separable walker for one method's rule (see above)."""
-    return SeparableKernel(name, transform, finish, sums, reduce, **bindings)
+    return SeparableKernel(name, transform, finish, sums, reduce, lut, **bindings)

@@ -186,13 +186,25 @@ def test_stochastic_rejects_negative_values():
     ("max", 1, 3, "dpp", dict(guide="full"), lambda im, g: naive.dpp(im, guide="full", **g)),
     ("topk", 2, 5, "softpool", {}, lambda im, g: naive.softpool(im, **g)),
     ("min", 2, 4, "max", {}, lambda im, g: naive.maximum(im, **g)),
+    ("max", 2, 4, "softpool", dict(beta=3.0), lambda im, g: naive.softpool(im, 3.0, **g)),
 ], ids=["max-avg", "min-avg", "avg-avg", "topk-avg", "top1-avg", "avg-dpp", "max-dppfull", "topk-softpool",
-        "min-max"])
+        "min-max", "max-softpool-uint8"])
 def test_channel_pooling_then_method(mode, size, channels, method, params, twin):
-    img = random_image((14, 11, channels), np.float64, seed=channels)
-    out = dpdown.downscale(img, 3, method=method, channel_pool=mode, channel_size=size, **params)
-    expected = twin(naive.channel_pool(img, mode, size), dict(k=3))
-    np.testing.assert_allclose(out.reshape(expected.shape), expected, atol=1e-9)
+    dtype = np.uint8 if method == "softpool" and mode == "max" else np.float64
+    img = naive.working(random_image((14, 11, channels), dtype, seed=channels)) if dtype == np.float64 else \
+        random_image((14, 11, channels), dtype, seed=channels)
+    out = run_channel_pooled(img, method, params, mode, size)
+    expected = twin(naive.channel_pool(naive.working(img), mode, size), dict(k=3))
+    np.testing.assert_allclose(out, expected, atol=1e-9)
+
+
+def run_channel_pooled(img, method, params, mode, size):
+    """Working values out (no rounding), channel-pooled, k = 3."""
+    from dpdown import footprints, registry
+    from dpdown.working import to_working
+    work = to_working(img, False, mode, size)
+    spec = registry.get(method)
+    return spec.run(work, footprints.window(work.shape, 3), **spec.resolve(params))
 
 
 def test_channel_max_over_rgb_is_hsv_value():

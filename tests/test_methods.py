@@ -71,14 +71,15 @@ def test_kernel_equals_naive_on_real_photo(name, params, twin, geometry):
                                twin(naive.working(img), geometry), rtol=0, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["avg", "dpid", "dpp"])
-def test_alpha_is_premultiplied(name):
-    img = random_image((12, 10, 4), np.float64, seed=5)
-    img[:, :5, 3] = 0.0  # a fully transparent half carries no colour
-    params = {"dpid": dict(lam=1.0)}.get(name, {})
-    got = run_method(name, img, params, dict(k=3), has_alpha=True)
+@pytest.mark.parametrize("dtype", [np.uint8, np.float64])
+@pytest.mark.parametrize("name", ["avg", "dpid", "dpp", "softpool", "max", "lp"])
+def test_alpha_is_premultiplied(name, dtype):
+    img = random_image((12, 10, 4), dtype, seed=5)
+    img[:, :5, 3] = 0  # a fully transparent half carries no colour
+    got = run_method(name, img, {}, dict(k=3), has_alpha=True)
     twin = {"avg": naive.box, "dpid": lambda im, **g: naive.dpid(im, 1.0, alpha=3, **g),
-            "dpp": naive.dpp}[name]
+            "dpp": naive.dpp, "softpool": naive.softpool, "max": naive.maximum,
+            "lp": lambda im, **g: naive.lp(im, 2.0, **g)}[name]
     np.testing.assert_allclose(got, twin(naive.working(img, alpha=3), k=3), atol=1e-6)
 
 

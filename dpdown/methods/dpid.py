@@ -56,7 +56,7 @@ def guidance(avg):
     return out
 
 
-def _acc_width(n):
+def _acc_width(n, params):
     return n + 1
 
 

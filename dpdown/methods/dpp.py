@@ -63,7 +63,7 @@ def _filter_kernel(work):
     return _FILTER_KERNELS[work.channel_pool]
 
 
-def _acc_width(n):
+def _acc_width(n, params):
     return 2 * n
 
 

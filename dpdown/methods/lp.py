@@ -28,7 +28,7 @@ def _finish(sums, total, params):
 
 # |x|^p = (x²)^(p/2): the same per-λ specialisation as DPID's distance power (p = 1, 2 need no pow)
 _KERNELS = {method: per_lambda(lambda tag, f, method=method: separable_kernel(
-                f"{method.replace('-', '_')}_{tag}", _power, _finish, MEAN=method == "lp", power=f))
+                f"{method.replace('-', '_')}_{tag}", _power, _finish, lut=tag == "pow", MEAN=method == "lp", power=f))
             for method in ("lp", "pow-average")}
 
 _P = dict(kind="float", default=2.0, flag="--p", low=0.01, high=100.0)

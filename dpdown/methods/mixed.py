@@ -14,7 +14,7 @@ from ..registry import Method, Param, register
 from ..walk import pooling_kernel, run
 
 
-def _acc_width(n):
+def _acc_width(n, params):
     return 3 * n + 2  # per channel max, Σ c·x, ωᵀx; then Σ c and whether a pixel was seen
 
 

@@ -20,39 +20,39 @@ from ..walk import pooling_kernel, run
 MAX_RANGE = 64
 
 
-def _acc_width(n):
-    return 2 * MAX_RANGE * n + 1  # per channel the top values and their coverages; the count seen
+def _acc_width(n, params):
+    return 2 * int(params[0]) * n + 1  # per channel the r top values and their coverages; the count seen
 
 
 def _accumulate(acc, j, px, n, ref, i, cov, params, at):
     r = int(params[0])
-    seen = int(acc[j, 2 * MAX_RANGE * n])
+    seen = int(acc[j, 2 * r * n])
     kept = min(seen, r)
     for c in range(n):
-        base = 2 * MAX_RANGE * c
+        base = 2 * r * c
         v = px[c]
         if kept == r and v <= acc[j, base + r - 1]:
             continue
         t = kept if kept < r else r - 1  # insertion sort, descending, dropping the smallest
         while t > 0 and acc[j, base + t - 1] < v:
             acc[j, base + t] = acc[j, base + t - 1]
-            acc[j, base + MAX_RANGE + t] = acc[j, base + MAX_RANGE + t - 1]
+            acc[j, base + r + t] = acc[j, base + r + t - 1]
             t -= 1
         acc[j, base + t] = v
-        acc[j, base + MAX_RANGE + t] = cov
-    acc[j, 2 * MAX_RANGE * n] = seen + 1
+        acc[j, base + r + t] = cov
+    acc[j, 2 * r * n] = seen + 1
 
 
 def _finalize(acc, ref, params, out):
     n = out.shape[0]
     r = int(params[0])
-    kept = min(int(acc[2 * MAX_RANGE * n]), r)
+    kept = min(int(acc[2 * r * n]), r)
     for c in range(n):
-        base = 2 * MAX_RANGE * c
+        base = 2 * r * c
         num = 0.0
         den = 0.0
         for t in range(kept):
-            w = params[1 + t] * acc[base + MAX_RANGE + t]
+            w = params[1 + t] * acc[base + r + t]
             num += w * acc[base + t]
             den += w
         out[c] = num / den

@@ -8,16 +8,20 @@ data, where it is close to average pooling) or, for LIP, ``G = β·I`` by defaul
 conv net here). Per channel. Numerically stable: the running maximum of ``G`` is
 subtracted as the footprint is read (the online softmax), so no ``e^G`` overflows, unlike
 the authors' CUDA. ``β → 0`` is average pooling; large ``β`` approaches max pooling.
+
+Integer images hold values in [0, 1], where ``e^(β·x)`` cannot overflow for ``|β| ≤ 700``:
+there SoftPool is two separable sums, ``Σ c·e^(βx)·x`` and ``Σ c·e^(βx)``, with each
+``e^(βx)`` looked up in a table of the 2⁸ or 2¹⁶ values rather than computed per pixel.
 """
 
 import numpy as np
 
 from ..errors import ParameterError
 from ..registry import Method, Param, register
-from ..walk import pooling_kernel, run
+from ..walk import pooling_kernel, run, separable_kernel
 
 
-def _acc_width(n):
+def _acc_width(n, params):
     return 3 * n  # per channel: running max logit, Σ c·e^(G−m)·x, Σ c·e^(G−m)
 
 
@@ -60,11 +64,24 @@ def _finalize(acc, ref, params, out):
         out[c] = acc[3 * c + 1] / acc[3 * c + 2]
 
 
+def _soft_terms(v, s, params):
+    e = np.exp(params[0] * v)
+    return e * v if s == 0 else e
+
+
+def _soft_ratio(sums, total, params):
+    return sums[0] / sums[1]
+
+
 _BETA = pooling_kernel("softpool", _acc_width, _accumulate, _finalize, logit=_beta_logit)
 _FILTER = pooling_kernel("lip_filter", _acc_width, _accumulate, _finalize, logit=_filter_logit)
+_BOUNDED = separable_kernel("softpool_bounded", _soft_terms, _soft_ratio, sums=2, lut=True)
+BOUNDED_BETA = 700.0  # e^700 < float64's maximum, e^-700 > its smallest normal number
 
 
 def softpool(work, footprint, beta=1.0):
+    if work.pixels.dtype.kind == "u" and abs(beta) <= BOUNDED_BETA:
+        return run(_BOUNDED, work, footprint, (beta,))
     return run(_BETA, work, footprint, (beta,))
 
 

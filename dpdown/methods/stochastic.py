@@ -22,7 +22,7 @@ from ..walk import pooling_kernel, run, separable_kernel
 DEFAULT_SEED = 0
 
 
-def _acc_width(n):
+def _acc_width(n, params):
     return 2 * n  # per channel the best key so far and its pixel's value
 
 
