@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from . import footprints, registry
 from .errors import ParameterError
-from .working import back, to_working
+from .working import to_working
 
 
 def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid",
@@ -61,7 +63,8 @@ def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid"
     if isinstance(k, (float, np.floating)) and not float(k).is_integer():
         raise ParameterError(f"k must be an integer window size (got {k}); use scale= for a non-integer factor")
     footprint = footprints.plan(work.shape, k=k, stride=stride, out_shape=shape, scale=scale)
-    return back(spec.run(work, footprint, **values), work)
+    out = spec.run(dataclasses.replace(work, final=True), footprint, **values)
+    return out[:, :, 0] if work.squeeze else out
 
 
 def available_methods():

@@ -10,7 +10,7 @@ A method supplies a *rule*, three small functions compiled into the walker:
   ``at = (img, scale, y, x, dy, dx)`` says where the pixel is, in the image and inside the
   footprint, for the few rules that need it (a position mask, a neighbourhood, a random
   number keyed by position); the others ignore it and the compiler drops it;
-* ``finalize(acc, ref, params, out)`` — write the output pixel's values from ``acc[j]``.
+* ``finalize(acc, ref, params, out)`` — the output pixel's working values from ``acc[j]``.
 
 The walker runs the output rows in parallel. For one output row it reads each input row
 of the footprint once, left to right, feeding every output pixel of the row in turn, so
@@ -85,8 +85,25 @@ def _loader(mode, size):
     return Lazy(load_pixel.py_func, bindings=dict(CHANNEL_POOL=mode, CHANNEL_SIZE=size), inline="always")
 
 
+@inline
+def store(out, i, j, vals, n, top, final):
+    """Write output pixel (i, j) from its working values. Internal passes (``final`` false)
+    keep them as they are; the last pass writes the caller's dtype directly — colour divided
+    by alpha again, integers rounded after clipping to [0, 1] (``top`` is the dtype's
+    maximum, 0 for floats) — so no full float copy of the output is ever made."""
+    a = vals[ALPHA] if ALPHA >= 0 else 1.0  # noqa: F821 (bound per variant)
+    for c in range(n):
+        v = vals[c]
+        if final:
+            if ALPHA >= 0 and c != ALPHA:  # noqa: F821
+                v = v / a if a > 0.0 else 0.0
+            if top > 0.0:
+                v = np.rint(min(max(v, 0.0), 1.0) * top)
+        out[i, j, c] = v
+
+
 @jit(parallel=True)
-def _pool(img, scale, rows, cols, ref, params, out):
+def _pool(img, scale, rows, cols, ref, params, top, final, out):
     row_start, row_stop, row_offset, row_weight = rows
     col_start, col_stop, col_offset, col_weight = cols
     n_rows, n_cols = out.shape[0], out.shape[1]
@@ -103,8 +120,10 @@ def _pool(img, scale, rows, cols, ref, params, out):
                     load_pixel(img, y, x, scale, ALPHA, n, px)  # noqa: F821
                     at = (img, scale, y, x, y - row_start[i], x - col_start[j])
                     accumulate(acc, j, px, n, ref, i, wy * col_weight[first + x], params, at)  # noqa: F821
+        vals = np.empty(n)
         for j in range(n_cols):
-            finalize(acc[j], ref[i, j], params, out[i, j])  # noqa: F821
+            finalize(acc[j], ref[i, j], params, vals)  # noqa: F821
+            store(out, i, j, vals, n, top, final)
 
 
 class PoolingKernel:
@@ -133,6 +152,7 @@ class PoolingKernel:
             self._variants[key] = specialise(self.template, tag, CHANNEL_POOL=mode,
                                              load_pixel=pixel_loader(work),
                                              _reduce=Lazy(_reduce.py_func, bindings=constants, inline="always"),
+                                             store=Lazy(store.py_func, bindings=constants, inline="always"),
                                              **constants, **rule)
         return self._variants[key]
 
@@ -147,18 +167,27 @@ def pooling_kernel(name, acc_width, accumulate, finalize, **bindings):
     return PoolingKernel(name, acc_width, accumulate, finalize, **bindings)
 
 
-def run(kernel, work, footprint, params=(), ref=None):
-    """Apply ``kernel`` over ``footprint`` to the working image; float64 H'×W'×C' out."""
+def run(kernel, work, footprint, params=(), ref=None, final=None):
+    """Apply ``kernel`` over ``footprint`` to the working image.
+
+    The result is H'×W'×C': float64 working values, or — for the last pass of a method run
+    through the API (``work.final``; an internal pass says ``final=False``) — the caller's
+    dtype, converted as each pixel is written.
+    """
+    final = work.final if final is None else final
     n_rows, n_cols = footprint.shape
-    out = np.empty((n_rows, n_cols, work.out_channels))
+    dtype = work.pixels.dtype if final else np.dtype(np.float64)
+    out = np.empty((n_rows, n_cols, work.out_channels), dtype)
+    top = float(np.iinfo(dtype).max) if dtype.kind == "u" else 0.0
     if ref is None:
         ref = np.empty((n_rows, n_cols, 0))
     params = np.asarray(params, dtype=np.float64)
     rows, cols = footprint.rows.as_tuple(), footprint.cols.as_tuple()
     if isinstance(kernel, SeparableKernel):
-        kernel.variant(work)(work.pixels, work.scale, rows, cols, params, kernel.table(work, params), out)
+        kernel.variant(work)(work.pixels, work.scale, rows, cols, params, kernel.table(work, params), top,
+                             final, out)
     else:
-        kernel.variant(work)(work.pixels, work.scale, rows, cols, ref, params, out)
+        kernel.variant(work)(work.pixels, work.scale, rows, cols, ref, params, top, final, out)
     return out
 
 
@@ -187,7 +216,7 @@ def _reduce(acc, value, weight, first):
 
 
 @jit(parallel=True)
-def _separable(img, scale, rows, cols, params, lut, out):
+def _separable(img, scale, rows, cols, params, lut, top, final, out):
     row_start, row_stop, row_offset, row_weight = rows
     col_start, col_stop, col_offset, col_weight = cols
     n_rows, n_cols = out.shape[0], out.shape[1]
@@ -198,6 +227,7 @@ def _separable(img, scale, rows, cols, params, lut, out):
         buf = np.empty((SUMS, width))  # noqa: F821
         px = np.empty(n)
         sums = np.empty(SUMS)  # noqa: F821
+        vals = np.empty(n)
         for y in range(row_start[i], row_stop[i]):
             wy = row_weight[row_offset[i] + y - row_start[i]]
             first = y == row_start[i]
@@ -229,7 +259,8 @@ def _separable(img, scale, rows, cols, params, lut, out):
                     for x in range(col_start[j], col_stop[j]):
                         acc = _reduce(acc, buf[s, x * n + c], col_weight[first_weight + x], x == col_start[j])
                     sums[s] = acc
-                out[i, j, c] = finish(sums, total_y * total, params)  # noqa: F821
+                vals[c] = finish(sums, total_y * total, params)  # noqa: F821
+            store(out, i, j, vals, n, top, final)
 
 
 @jit()

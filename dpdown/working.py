@@ -1,10 +1,11 @@
-"""The working form of an image, and the way back.
+"""The working form of an image.
 
 Kernels read the caller's array in its own dtype: an integer image is seen as values in
 [0, 1] through a ``scale`` factor applied on load, a float image as it is. Channels are
 always the last axis (a gray image gets a length-1 axis, as a view). Colour is pooled
 premultiplied by alpha when the image has an alpha channel, so fully transparent pixels
-carry no colour into their neighbours; :func:`back` divides it out again.
+carry no colour into their neighbours; the way back (alpha divided out, rounding to the
+caller's dtype) happens as each output pixel is written: ``walk.store``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import ParameterError
-from .jit import jit, prange
 
 DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
 
@@ -27,6 +27,7 @@ class Working:
     squeeze: bool        # the caller gave a 2-D array
     channel_pool: tuple = (0, 1)  # (mode, size) of pooling across channels, see walk.load_pixel
     out_channels: int = 0         # channels each pixel has once loaded (after channel pooling)
+    final: bool = False           # the method's last pass writes the caller's dtype (see walk.run)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -78,26 +79,3 @@ def to_working(img, has_alpha: bool | None = None, channel_pool: str | None = No
             raise ParameterError(f"channel stride {size} must divide the {channels} channels")
         out_channels = channels // size
     return Working(pixels, scale, -1, squeeze or out_channels == 1, (mode, size), out_channels)
-
-
-@jit(parallel=True)
-def _back(values, alpha, top, out):
-    for i in prange(values.shape[0]):
-        for j in range(values.shape[1]):
-            a = values[i, j, alpha] if alpha >= 0 else 1.0
-            for c in range(values.shape[2]):
-                v = values[i, j, c]
-                if alpha >= 0 and c != alpha:
-                    v = v / a if a > 0.0 else 0.0
-                if top > 0.0:
-                    v = np.rint(min(max(v, 0.0), 1.0) * top)
-                out[i, j, c] = v
-
-
-def back(values: np.ndarray, work: Working) -> np.ndarray:
-    """Working values (float64 H'×W'×C) to the caller's dtype and layout: colour divided by
-    alpha again; integers rounded to nearest after clipping to [0, 1]."""
-    dtype = work.pixels.dtype
-    out = np.empty(values.shape, dtype)
-    _back(values, work.alpha, float(np.iinfo(dtype).max) if dtype.kind == "u" else 0.0, out)
-    return out[:, :, 0] if work.squeeze else out

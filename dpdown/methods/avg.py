@@ -31,11 +31,11 @@ _sum_kernel = separable_kernel("sum", _identity, _sum)
 
 def box_mean(work, footprint):
     """Coverage-weighted mean of every footprint (float64, premultiplied where there is alpha)."""
-    return run(_kernel, work, footprint)
+    return run(_kernel, work, footprint, final=False)
 
 
 def _run(work, footprint):
-    return box_mean(work, footprint)
+    return run(_kernel, work, footprint)
 
 
 METHOD = register(Method(
