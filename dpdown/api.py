@@ -6,13 +6,13 @@ import dataclasses
 
 import numpy as np
 
-from . import footprints, registry
+from . import device as devices, footprints, registry
 from .errors import ParameterError
 from .working import to_working
 
 
 def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid",
-              has_alpha=None, channel_pool=None, channel_size=1, **params):
+              has_alpha=None, channel_pool=None, channel_size=1, device="cpu", **params):
     """Downscale an image with a detail-preserving or pooling method.
 
     Parameters
@@ -42,6 +42,11 @@ def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid"
     channel_size : int
         Group size (``max``, ``min``, ``avg``; must divide the channel count) or how many
         values ``topk`` keeps.
+    device : {"cpu", "cuda", "auto"}
+        Where the kernels run: the CPU (Numba, all cores), an NVIDIA GPU (numba.cuda), or
+        the GPU when one is usable, else the CPU with a ``dpdown.device.CpuFallback``
+        warning. Both give the same result within float rounding, and exactly the same for
+        the stochastic methods. ``cuda`` without a usable GPU raises ``DeviceError``.
     **params
         The method's parameters, e.g. ``lam=1.0`` for DPID, ``alpha``, ``lam``, ``variant``,
         ``guide``, ``filter`` for DPP.
@@ -63,7 +68,10 @@ def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid"
     if isinstance(k, (float, np.floating)) and not float(k).is_integer():
         raise ParameterError(f"k must be an integer window size (got {k}); use scale= for a non-integer factor")
     footprint = footprints.plan(work.shape, k=k, stride=stride, out_shape=shape, scale=scale)
-    out = spec.run(dataclasses.replace(work, final=True), footprint, **values)
+    work = dataclasses.replace(work, final=True)
+    if devices.resolve(device) == "cuda":
+        work = dataclasses.replace(work, device="cuda", pixels=devices.to_device(work.pixels))
+    out = devices.to_host(spec.run(work, footprint, **values))
     return out[:, :, 0] if work.squeeze else out
 
 

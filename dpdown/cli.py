@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import warnings
 
 import click
 
@@ -85,6 +87,16 @@ def _method_params(method, options):
     return method.resolve(params)
 
 
+@contextlib.contextmanager
+def _notices():
+    """Warnings meant for the user (e.g. the CPU fallback of --device auto) as one line each."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        yield
+    for w in caught:
+        click.echo(f"dpdown: notice: {w.message}", err=True)
+
+
 def _default_output(src, method, k, shape):
     stem, ext = os.path.splitext(os.path.basename(src))
     tag = f"k{k}" if k is not None else f"{shape[1]}x{shape[0]}"
@@ -120,8 +132,13 @@ Without -o the output is written beside the input as <stem>_<method>_k<k>.<ext>
 @click.option("--channel-stride", type=click.IntRange(min=1), default=1, show_default=True,
               help="Channels per group for --channel-pool (must divide the channel count), or how many "
                    "values topk keeps.")
+@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu", show_default=True,
+              envvar="DPDOWN_DEVICE", help="Where the kernels run: cpu (all cores), cuda (an NVIDIA GPU; "
+              "an error if there is none) or auto (the GPU when usable, else the CPU with a notice). "
+              "Env: DPDOWN_DEVICE.")
 @_method_options
-def scale(input, output, k, stride, size, factor, method, overwrite, channel_pool, channel_stride, **options):
+def scale(input, output, k, stride, size, factor, method, overwrite, channel_pool, channel_stride, device,
+          **options):
     """Downscale INPUT with a detail-preserving or pooling method."""
     from . import footprints
     from .api import downscale
@@ -138,9 +155,10 @@ def scale(input, output, k, stride, size, factor, method, overwrite, channel_poo
     if output is not None and not os.path.isdir(output):
         format_for(output)  # an unknown extension is an error before any work is done
     image = read(input)
-    result = downscale(image.pixels, k, stride=stride, shape=out_size, scale=factor, method=method,
-                       has_alpha=image.has_alpha and channel_pool is None, channel_pool=channel_pool,
-                       channel_size=channel_stride, **params)
+    with _notices():
+        result = downscale(image.pixels, k, stride=stride, shape=out_size, scale=factor, method=method,
+                           has_alpha=image.has_alpha and channel_pool is None, channel_pool=channel_pool,
+                           channel_size=channel_stride, device=device, **params)
     name = _default_output(input, method, k, result.shape[:2])
     target = os.path.join(output, name) if output and os.path.isdir(output) else \
         output or os.path.join(os.path.dirname(input), name)

@@ -1,9 +1,12 @@
-"""Lazy Numba compilation.
+"""Lazy Numba compilation, for the CPU and for CUDA.
 
 Kernels are written as plain Python functions and compiled on their first call, so that
-importing dpdown (and ``dpdown --help``) never imports Numba. One source function can be
-compiled several times with different global bindings (:func:`specialise`): this is how
-one footprint walker serves many pooling rules.
+importing dpdown (and ``dpdown --help``) never imports Numba, and a CPU run never imports
+numba.cuda. One source function can be compiled several times with different global
+bindings (:func:`specialise`): this is how one footprint walker serves many pooling rules.
+The same helper functions (a pooling rule, pixel loading, the random numbers) compile for
+either target: with ``numba.njit`` for the CPU, and as ``numba.cuda`` device functions for
+the CUDA kernels that call them (:meth:`Lazy.compiled`).
 
 Every compiled function is cached on disk (``cache=True``). Numba keys its cache on the
 function's own code only, so a change in a function it calls would go unnoticed; the
@@ -19,14 +22,15 @@ import types
 
 
 class Lazy:
-    """A Python function compiled with ``numba.njit(**options)`` on first use."""
+    """A Python function compiled with ``numba.njit(**options)`` on first use (or, for a
+    ``target`` of CUDA, with ``numba.cuda.jit``)."""
 
     def __init__(self, py_func, name=None, bindings=None, **options):
         self.py_func = py_func
         self.name = name or py_func.__name__
         self.bindings = dict(bindings or {})
         self.options = options
-        self._dispatcher = None
+        self._compiled = {}
 
     def _globals(self):
         namespace = dict(self.py_func.__globals__)
@@ -50,21 +54,34 @@ class Lazy:
 
     @property
     def dispatcher(self):
-        if self._dispatcher is None:
+        return self.compiled("cpu")
+
+    def compiled(self, target="cpu"):
+        """The compiled function: ``cpu`` (njit), ``cuda`` (a kernel) or ``cuda_device``."""
+        if target not in self._compiled:
             import numba
 
             namespace = self._globals()
             for n in self.py_func.__code__.co_names:
                 value = namespace.get(n)
                 if isinstance(value, Lazy):
-                    namespace[n] = value.dispatcher
+                    namespace[n] = value.compiled("cpu" if target == "cpu" else "cuda_device")
             namespace["prange"] = numba.prange
+            if target != "cpu":
+                from numba import cuda
+
+                namespace["cuda"] = cuda
             fn = types.FunctionType(self.py_func.__code__, namespace, self.name,
                                     self.py_func.__defaults__, self.py_func.__closure__)
             fn.__qualname__ = f"{self.name}_{self.digest()}"
             fn.__module__ = self.py_func.__module__
-            self._dispatcher = numba.njit(cache=True, **self.options)(fn)
-        return self._dispatcher
+            if target == "cpu":
+                self._compiled[target] = numba.njit(cache=True, **self.options)(fn)
+            else:
+                device = target == "cuda_device"
+                # CUDA device functions are inlined by NVVM; the kernel is cached on disk
+                self._compiled[target] = cuda.jit(device=device, cache=not device)(fn)
+        return self._compiled[target]
 
     def __call__(self, *args):
         return self.dispatcher(*args)

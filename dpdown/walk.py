@@ -127,9 +127,10 @@ def _pool(img, scale, rows, cols, ref, params, top, final, out):
 
 
 class PoolingKernel:
-    """The walker compiled with one method's rule, one variant per channel layout."""
+    """The walker compiled with one method's rule, one variant per channel layout and target."""
 
     template = _pool
+    cuda_template = "pool"
 
     def __init__(self, name, acc_width, accumulate, finalize, **bindings):
         self.name = name
@@ -139,17 +140,32 @@ class PoolingKernel:
                          for name, v in bindings.items()}
         self._variants = {}
 
-    def variant(self, work, **extra):
-        """The kernel for this channel layout; ``extra`` constants select further variants."""
+    def cuda_constants(self, channels, params):
+        """What a CUDA variant must know at compile time: its per-thread array sizes."""
+        return {"ACC_WIDTH": int(self.rule["acc_width"](channels, params))}
+
+    def variant(self, work, target="cpu", params=None, **extra):
+        """The kernel for this channel layout on ``target`` (``cpu`` or ``cuda``); ``extra``
+        constants select further variants. CUDA variants are compiled per channel count."""
         channels = work.out_channels
-        key = (channels if channels <= 4 else 0, work.alpha, work.channel_pool, tuple(sorted(extra.items())))
+        if target == "cuda":
+            layout, extra = channels, dict(extra, **self.cuda_constants(channels, params))
+        else:
+            layout = channels if channels <= 4 else 0
+        key = (target, layout, work.alpha, work.channel_pool, tuple(sorted(extra.items())))
         if key not in self._variants:
-            constants = dict(self.bindings, CHANNELS=key[0], ALPHA=work.alpha, **extra)
+            constants = dict(self.bindings, CHANNELS=layout, ALPHA=work.alpha, **extra)
             rule = {name: Lazy(f, bindings=constants, inline="always") for name, f in self.rule.items()}
             mode, size = work.channel_pool
-            tag = (f"pool_{self.name}_c{key[0]}" + ("a" if work.alpha >= 0 else "")
-                   + (f"_p{mode}x{size}" if mode else "") + "".join(f"_{k}{v:d}" for k, v in key[3]))
-            self._variants[key] = specialise(self.template, tag, CHANNEL_POOL=mode,
+            tag = (f"pool_{self.name}_c{layout}" + ("a" if work.alpha >= 0 else "")
+                   + (f"_p{mode}x{size}" if mode else "") + "".join(f"_{k}{v:d}" for k, v in key[4])
+                   + ("_cuda" if target == "cuda" else ""))
+            if target == "cuda":
+                from .walk_cuda import TEMPLATES
+                template = TEMPLATES[self.cuda_template]
+            else:
+                template = self.template
+            self._variants[key] = specialise(template, tag, CHANNEL_POOL=mode,
                                              load_pixel=pixel_loader(work),
                                              _reduce=Lazy(_reduce.py_func, bindings=constants, inline="always"),
                                              store=Lazy(store.py_func, bindings=constants, inline="always"),
@@ -168,25 +184,27 @@ def pooling_kernel(name, acc_width, accumulate, finalize, **bindings):
 
 
 def run(kernel, work, footprint, params=(), ref=None, final=None):
-    """Apply ``kernel`` over ``footprint`` to the working image.
+    """Apply ``kernel`` over ``footprint`` to the working image, on the working image's device.
 
     The result is H'×W'×C': float64 working values, or — for the last pass of a method run
     through the API (``work.final``; an internal pass says ``final=False``) — the caller's
-    dtype, converted as each pixel is written.
+    dtype, converted as each pixel is written. On the GPU it is a device array.
     """
     final = work.final if final is None else final
-    n_rows, n_cols = footprint.shape
     dtype = work.pixels.dtype if final else np.dtype(np.float64)
-    out = np.empty((n_rows, n_cols, work.out_channels), dtype)
     top = float(np.iinfo(dtype).max) if dtype.kind == "u" else 0.0
-    if ref is None:
-        ref = np.empty((n_rows, n_cols, 0))
     params = np.asarray(params, dtype=np.float64)
+    lut = kernel.table(work, params) if isinstance(kernel, SeparableKernel) else None
+    if work.device == "cuda":
+        from . import walk_cuda
+        return walk_cuda.run(kernel, work, footprint, params, ref, lut, top, final, dtype)
+    n_rows, n_cols = footprint.shape
+    out = np.empty((n_rows, n_cols, work.out_channels), dtype)
     rows, cols = footprint.rows.as_tuple(), footprint.cols.as_tuple()
-    if isinstance(kernel, SeparableKernel):
-        kernel.variant(work)(work.pixels, work.scale, rows, cols, params, kernel.table(work, params), top,
-                             final, out)
+    if lut is not None:
+        kernel.variant(work)(work.pixels, work.scale, rows, cols, params, lut, top, final, out)
     else:
+        ref = np.empty((n_rows, n_cols, 0)) if ref is None else ref
         kernel.variant(work)(work.pixels, work.scale, rows, cols, ref, params, top, final, out)
     return out
 
@@ -279,6 +297,7 @@ class SeparableKernel(PoolingKernel):
     """
 
     template = _separable
+    cuda_template = "separable"
 
     def __init__(self, name, transform, finish, sums=1, reduce=SUM, lut=False, **bindings):
         super().__init__(name, None, None, None, SUMS=sums, REDUCE=reduce, **bindings)
@@ -289,8 +308,11 @@ class SeparableKernel(PoolingKernel):
     def uses_lut(self, work):
         return self.lut and work.pixels.dtype.kind == "u" and work.alpha < 0 and not work.channel_pool[0]
 
-    def variant(self, work):
-        return super().variant(work, USE_LUT=self.uses_lut(work))
+    def cuda_constants(self, channels, params):
+        return {}
+
+    def variant(self, work, target="cpu", params=None):
+        return super().variant(work, target, params, USE_LUT=self.uses_lut(work))
 
     def table(self, work, params):
         if not self.uses_lut(work):

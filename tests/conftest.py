@@ -1,4 +1,10 @@
+import os
 import pathlib
+
+# CUDA tests run under Numba's simulator unless a real GPU is asked for; this must be set
+# before numba.cuda is first imported.
+if os.environ.get("DPDOWN_TEST_GPU") != "1":
+    os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
 
 import numpy as np
 import pytest

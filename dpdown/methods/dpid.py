@@ -21,7 +21,8 @@ Saeedan et al., CVPR 2018, Eq. (1)–(2).
 
 import numpy as np
 
-from ..jit import jit, prange
+from ..device import on_gpu
+from ..jit import Lazy, jit, prange
 from ..powers import for_lambda, per_lambda
 from ..registry import Method, Param, register
 from ..walk import pooling_kernel, run
@@ -49,8 +50,34 @@ def _smooth_121(avg, out):
                 out[i, j, c] = ((j > 0) * row[left, c] + 2.0 * row[j, c] + (j < width - 1) * row[right, c]) * norm
 
 
+def _smooth_121_cuda(avg, out):
+    # GPU twin of _smooth_121: one thread per pixel, the 3×3 taps present, renormalised
+    j, i = cuda.grid(2)  # noqa: F821 (bound when compiled for CUDA)
+    height, width, channels = avg.shape
+    if i >= height or j >= width:
+        return
+    for c in range(channels):
+        total = 0.0
+        norm = 0.0
+        for y in range(max(i - 1, 0), min(i + 2, height)):
+            for x in range(max(j - 1, 0), min(j + 2, width)):
+                w = (2.0 if y == i else 1.0) * (2.0 if x == j else 1.0)
+                total += w * avg[y, x, c]
+                norm += w
+        out[i, j, c] = total / norm
+
+
+_smooth_121_cuda = Lazy(_smooth_121_cuda)
+
+
 def guidance(avg):
     """``avg`` filtered with [1 2 1; 2 4 2; 1 2 1]; taps outside the grid dropped, the rest renormalised."""
+    if on_gpu(avg):
+        from ..walk_cuda import empty_like, launch
+
+        out = empty_like(avg)
+        launch(_smooth_121_cuda, avg.shape[:2], avg, out)
+        return out
     out = np.empty_like(avg)
     _smooth_121(avg, out)
     return out

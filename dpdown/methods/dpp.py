@@ -20,7 +20,7 @@ extremum pooling (symmetric) or max pooling (asymmetric).
 
 import numpy as np
 
-from ..jit import jit, prange, specialise
+from ..jit import Lazy, inline, jit, prange, specialise
 from ..powers import for_lambda, per_lambda
 from ..registry import Method, Param, register
 from ..walk import load_pixel, pixel_loader, pooling_kernel, run
@@ -30,37 +30,60 @@ EPS2 = 0.001
 BINOMIAL = (1 / 16, 2 / 16, 1 / 16, 2 / 16, 4 / 16, 2 / 16, 1 / 16, 2 / 16, 1 / 16)
 
 
+@inline
+def _filter_pixel(img, scale, alpha, row_start, col_start, taps, out, i, j, px):
+    """``out[i, j] = Σ taps[a, b]·I[row_start[i]+a-1, col_start[j]+b-1]``, zero outside the image."""
+    channels = out.shape[2]
+    for c in range(channels):
+        out[i, j, c] = 0.0
+    for a in range(3):
+        y = row_start[i] + a - 1
+        if y < 0 or y >= img.shape[0]:
+            continue
+        for b in range(3):
+            x = col_start[j] + b - 1
+            if x < 0 or x >= img.shape[1]:
+                continue
+            load_pixel(img, y, x, scale, alpha, channels, px)
+            for c in range(channels):
+                out[i, j, c] += taps[a, b] * px[c]
+
+
 @jit(parallel=True)
 def _filter_at_starts(img, scale, alpha, row_start, col_start, taps, out):
-    """``out[i, j] = Σ taps[a, b]·I[row_start[i]+a-1, col_start[j]+b-1]``, zero outside the image."""
-    height, width, channels = img.shape[0], img.shape[1], out.shape[2]
     for i in prange(out.shape[0]):
-        px = np.empty(channels)
+        px = np.empty(out.shape[2])
         for j in range(out.shape[1]):
-            for c in range(channels):
-                out[i, j, c] = 0.0
-            for a in range(3):
-                y = row_start[i] + a - 1
-                if y < 0 or y >= height:
-                    continue
-                for b in range(3):
-                    x = col_start[j] + b - 1
-                    if x < 0 or x >= width:
-                        continue
-                    load_pixel(img, y, x, scale, alpha, channels, px)
-                    for c in range(channels):
-                        out[i, j, c] += taps[a, b] * px[c]
+            _filter_pixel(img, scale, alpha, row_start, col_start, taps, out, i, j, px)
 
 
+def _filter_at_starts_cuda(img, scale, alpha, row_start, col_start, taps, out):
+    j, i = cuda.grid(2)  # noqa: F821 (bound when compiled for CUDA)
+    if i < out.shape[0] and j < out.shape[1]:
+        px = cuda.local.array(CHANNELS, float64)  # noqa: F821 (bound per variant)
+        _filter_pixel(img, scale, alpha, row_start, col_start, taps, out, i, j, px)
+
+
+_filter_at_starts_cuda = Lazy(_filter_at_starts_cuda)
 _FILTER_KERNELS = {}
 
 
 def _filter_kernel(work):
-    if work.channel_pool not in _FILTER_KERNELS:
+    key = (work.device, work.channel_pool, work.out_channels if work.device == "cuda" else 0)
+    if key not in _FILTER_KERNELS:
         mode, size = work.channel_pool
-        _FILTER_KERNELS[work.channel_pool] = specialise(_filter_at_starts, f"dpp_filter_p{mode}x{size}",
-                                                        load_pixel=pixel_loader(work))
-    return _FILTER_KERNELS[work.channel_pool]
+        name = f"dpp_filter_p{mode}x{size}"
+        if work.device == "cuda":
+            from numba import float64
+
+            _FILTER_KERNELS[key] = specialise(_filter_at_starts_cuda, f"{name}_c{key[2]}_cuda",
+                                              _filter_pixel=Lazy(_filter_pixel.py_func, bindings=dict(
+                                                  load_pixel=pixel_loader(work))),
+                                              CHANNELS=key[2], float64=float64)
+        else:
+            _FILTER_KERNELS[key] = specialise(_filter_at_starts, name, _filter_pixel=Lazy(
+                _filter_pixel.py_func, bindings=dict(load_pixel=pixel_loader(work)), inline="always"))
+    return _FILTER_KERNELS[key]
 
 
 def _acc_width(n, params):
@@ -92,10 +115,16 @@ def dpp_guidance(work, footprint, guide="lite", filter=BINOMIAL):
     """Lite: the footprint mean; Full: the 3×3 ``filter`` at each footprint's first pixel."""
     if guide == "lite":
         return box_mean(work, footprint)
-    out = np.empty(footprint.shape + (work.channels,))
     taps = np.asarray(filter, dtype=np.float64).reshape(3, 3)
-    _filter_kernel(work)(work.pixels, work.scale, work.alpha, footprint.rows.start,
-                      footprint.cols.start, taps, out)
+    args = (work.pixels, work.scale, work.alpha, footprint.rows.start, footprint.cols.start, taps)
+    if work.device == "cuda":
+        from ..walk_cuda import as_device, empty, launch
+
+        out = empty(footprint.shape + (work.channels,))
+        launch(_filter_kernel(work), footprint.shape, *args[:3], *map(as_device, args[3:]), out)
+    else:
+        out = np.empty(footprint.shape + (work.channels,))
+        _filter_kernel(work)(*args, out)
     return out
 
 

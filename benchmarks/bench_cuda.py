@@ -1,0 +1,103 @@
+"""dpdown's CUDA kernels on the GPU: kernel time, achieved bandwidth, end-to-end time.
+
+    python benchmarks/bench_cuda.py                  # print the table
+    python benchmarks/bench_cuda.py --out FILE.md    # also write it as Markdown
+    python benchmarks/bench_cuda.py -m dpid -k 4
+
+The same 6000×4000 RGB uint8 test image as bench_scale.py. Per method and k:
+
+* kernel: the method's kernels on an image already in GPU memory, timed with CUDA events
+  (median of --repeat runs after a warm-up); it includes the small per-call copies of the
+  footprint and parameters;
+* bandwidth: the bytes the kernels must move — the input read once per pass over it (DPID
+  and DPP Lite: two; the guidance is output-sized and counted too) plus the output written —
+  divided by the kernel time, and as a fraction of the device's peak memory bandwidth
+  (memory clock × bus width × 2, from the device's attributes);
+* end to end: ``dpdown.downscale(host_image, device="cuda")``: copy in, kernels, copy out;
+* cpu: the same call on the CPU (this machine's cores), for the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+import statistics
+import time
+
+import numpy as np
+
+import dpdown
+from dpdown import device as devices, footprints, registry
+from dpdown.working import to_working
+
+from bench_scale import best_time, machine, test_image
+
+# how many times each method's kernels read the input (its other passes are output-sized)
+INPUT_PASSES = {"dpid": 2, "dpp": 2, "s3dpp": 2}
+
+
+def kernel_time(spec, work, footprint, repeat):
+    from numba import cuda
+
+    spec.run(work, footprint)
+    cuda.synchronize()
+    times = []
+    for _ in range(repeat):
+        start, stop = cuda.event(), cuda.event()
+        start.record()
+        spec.run(work, footprint)
+        stop.record()
+        stop.synchronize()
+        times.append(cuda.event_elapsed_time(start, stop) / 1e3)
+    return statistics.median(times)
+
+
+def peak_bandwidth():
+    from numba import cuda
+
+    dev = cuda.get_current_device()
+    return 2.0 * dev.MEMORY_CLOCK_RATE * 1e3 * dev.GLOBAL_MEMORY_BUS_WIDTH / 8, dev.name
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("-k", type=int, action="append", help="window sizes (default: 2 and 4)")
+    parser.add_argument("-m", "--method", action="append", help="methods (default: all)")
+    parser.add_argument("--no-cpu", action="store_true", help="skip the CPU column")
+    parser.add_argument("--out", help="also write the table (Markdown) to this file")
+    args = parser.parse_args(argv)
+    from numba import cuda
+
+    img = test_image()
+    peak, name = peak_bandwidth()
+    host = to_working(img)
+    work = dataclasses.replace(host, final=True, device="cuda", pixels=cuda.to_device(host.pixels))
+    lines = [f"## CUDA kernels, {datetime.date.today()}: {name} (peak {peak / 1e9:.0f} GB/s); host {machine()}",
+             "", f"6000×4000 RGB uint8 (24 MP), default parameters; kernel = median of {args.repeat} runs.", "",
+             "| method | k | kernel ms | GB/s | % of peak | end-to-end ms | CPU ms | GPU e2e speed-up |",
+             "|---|---|---|---|---|---|---|---|"]
+    print("\n".join(lines), flush=True)
+    for k in args.k or [2, 4]:
+        footprint = footprints.plan(work.shape, k=k)
+        out_bytes = footprint.shape[0] * footprint.shape[1] * 3
+        for method in args.method or list(registry.methods()):
+            spec = registry.get(method)
+            seconds = kernel_time(spec, work, footprint, args.repeat)
+            passes = INPUT_PASSES.get(method, 1)
+            moved = passes * img.nbytes + out_bytes + (passes - 1) * 2 * out_bytes * 8  # guidance in float64
+            e2e = best_time(lambda: dpdown.downscale(img, k, method=method, device="cuda"), 5)
+            cpu = float("nan") if args.no_cpu else best_time(lambda: dpdown.downscale(img, k, method=method), 2)
+            line = (f"| {method} | {k} | {seconds * 1e3:.3f} | {moved / seconds / 1e9:.0f} | "
+                    f"{100 * moved / seconds / peak:.0f} % | {e2e * 1e3:.1f} | {cpu * 1e3:.0f} | {cpu / e2e:.1f}× |")
+            lines.append(line)
+            print(line, flush=True)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write("\n".join(lines) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,122 @@
+"""The footprint walkers on the GPU: numba.cuda twins of :mod:`dpdown.walk`.
+
+The same rules compile into these kernels, as CUDA device functions: a method written for
+the CPU walker runs here unchanged. One thread computes one output pixel; ``x`` in the
+launch grid is the output column, so the threads of a warp read neighbouring input pixels
+of the same rows. The channel count, alpha index and accumulator width are compile-time
+constants (``CHANNELS``, ``ALPHA``, ``ACC_WIDTH``), as CUDA's per-thread arrays need.
+
+A rule's ``accumulate`` indexes its accumulators and reference values by output column
+(``acc[j]``, ``ref[i, j]``): a thread hands it its own one-row accumulator array and a
+one-pixel view of ``ref``, with ``i = j = 0``. Where the pixel is (``at``) is unchanged, so
+position-keyed rules (random numbers, masks) see the same positions as on the CPU.
+
+This module imports numba.cuda; only a run with ``device="cuda"`` imports it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import cuda, float64
+
+from .device import on_gpu
+from .jit import Lazy
+
+BLOCK = (32, 8)  # 32 output columns × 8 output rows per block
+
+
+def _pool(img, scale, row_start, row_stop, row_offset, row_weight, col_start, col_stop, col_offset,
+          col_weight, ref, params, top, final, out):
+    j, i = cuda.grid(2)
+    if i >= out.shape[0] or j >= out.shape[1]:
+        return
+    acc = cuda.local.array((1, ACC_WIDTH), float64)  # noqa: F821 (bound per variant)
+    for t in range(ACC_WIDTH):  # noqa: F821
+        acc[0, t] = 0.0
+    px = cuda.local.array(CHANNELS, float64)  # noqa: F821
+    vals = cuda.local.array(CHANNELS, float64)  # noqa: F821
+    here = ref[i:i + 1, j:j + 1]
+    for y in range(row_start[i], row_stop[i]):
+        wy = row_weight[row_offset[i] + y - row_start[i]]
+        first = col_offset[j] - col_start[j]
+        for x in range(col_start[j], col_stop[j]):
+            load_pixel(img, y, x, scale, ALPHA, CHANNELS, px)  # noqa: F821
+            at = (img, scale, y, x, y - row_start[i], x - col_start[j])
+            accumulate(acc, 0, px, CHANNELS, here, 0, wy * col_weight[first + x], params, at)  # noqa: F821
+    finalize(acc[0], here[0, 0], params, vals)  # noqa: F821
+    store(out, i, j, vals, CHANNELS, top, final)  # noqa: F821
+
+
+def _separable(img, scale, row_start, row_stop, row_offset, row_weight, col_start, col_stop, col_offset,
+               col_weight, params, lut, top, final, out):
+    j, i = cuda.grid(2)
+    if i >= out.shape[0] or j >= out.shape[1]:
+        return
+    px = cuda.local.array(CHANNELS, float64)  # noqa: F821 (bound per variant)
+    sums = cuda.local.array((CHANNELS, SUMS), float64)  # noqa: F821
+    vals = cuda.local.array(CHANNELS, float64)  # noqa: F821
+    total = 0.0
+    for y in range(row_start[i], row_stop[i]):
+        wy = row_weight[row_offset[i] + y - row_start[i]]
+        first_weight = col_offset[j] - col_start[j]
+        for x in range(col_start[j], col_stop[j]):
+            w = wy * col_weight[first_weight + x]
+            first = y == row_start[i] and x == col_start[j]
+            total += w
+            if USE_LUT:  # noqa: F821 — integer pixels: each term looked up, not computed
+                for c in range(CHANNELS):  # noqa: F821
+                    for s in range(SUMS):  # noqa: F821
+                        sums[c, s] = _reduce(sums[c, s], lut[s, img[y, x, c]], w, first)  # noqa: F821
+            else:
+                load_pixel(img, y, x, scale, ALPHA, CHANNELS, px)  # noqa: F821
+                for c in range(CHANNELS):  # noqa: F821
+                    for s in range(SUMS):  # noqa: F821
+                        sums[c, s] = _reduce(sums[c, s], transform(px[c], s, params), w, first)  # noqa: F821
+    for c in range(CHANNELS):  # noqa: F821
+        vals[c] = finish(sums[c], total, params)  # noqa: F821
+    store(out, i, j, vals, CHANNELS, top, final)  # noqa: F821
+
+
+TEMPLATES = {"pool": Lazy(_pool), "separable": Lazy(_separable)}
+
+
+def grid(shape):
+    """Blocks per grid for one thread per pixel of an output of ``shape`` (rows, cols)."""
+    return (-(-shape[1] // BLOCK[0]), -(-shape[0] // BLOCK[1]))
+
+
+def launch(kernel, shape, *args):
+    """Run the lazily compiled CUDA kernel ``kernel`` with one thread per pixel of ``shape``."""
+    kernel.compiled("cuda")[grid(shape), BLOCK](*args)
+
+
+def empty_like(array):
+    return cuda.device_array_like(array)
+
+
+def empty(shape):
+    return cuda.device_array(shape, np.float64)
+
+
+def as_device(array):
+    """``array`` on the GPU (a device array is passed through)."""
+    return array if on_gpu(array) else cuda.to_device(np.ascontiguousarray(array))
+
+
+def run(kernel, work, footprint, params, ref, lut, top, final, dtype):
+    """:func:`dpdown.walk.run` on the GPU: the working pixels are already there; the result
+    (a device array) stays there for the method's next pass or the copy back."""
+    n_rows, n_cols = footprint.shape
+    out = cuda.device_array((n_rows, n_cols, work.out_channels), dtype)
+    axes = [as_device(a) for a in footprint.rows.as_tuple() + footprint.cols.as_tuple()]
+    compiled = kernel.variant(work, target="cuda", params=params).compiled("cuda")
+    params = as_device(params if params.size else np.zeros(1))
+    launch = compiled[grid((n_rows, n_cols)), BLOCK]
+    if lut is not None:
+        launch(work.pixels, work.scale, *axes, params, as_device(lut if lut.size else np.zeros((1, 1))),
+               top, final, out)
+    else:
+        ref = np.empty((n_rows, n_cols, 0)) if ref is None else ref
+        launch(work.pixels, work.scale, *axes, as_device(ref), params, top, final, out)
+    return out
+

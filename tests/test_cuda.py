@@ -1,0 +1,141 @@
+"""The CUDA kernels (issue 4) against their naive twins and the CPU kernels.
+
+In CI they run under Numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``, set in conftest.py);
+on a machine with a GPU, ``DPDOWN_TEST_GPU=1 python3 -m pytest -m cuda`` runs them on it.
+"""
+
+import dataclasses
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+import dpdown
+from dpdown import device as devices, footprints, registry
+from dpdown.working import to_working
+
+import naive
+from conftest import photo_crop, random_image
+from test_family import FAMILY, IDS as FAMILY_IDS
+from test_methods import METHODS
+
+pytestmark = [pytest.mark.cuda, pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")]
+
+STOCHASTIC = {"stochastic", "s3pool", "s3dpp"}
+ALL = METHODS + FAMILY
+ALL_IDS = [f"{m}-{'-'.join(f'{k}={v}' for k, v in p.items())}" for m, p, _ in METHODS] + FAMILY_IDS
+GEOMETRIES = [
+    ((13, 11, 3), dict(k=3, stride=2)),
+    ((11, 9, 1), dict(out_shape=(4, 3))),    # coverage footprint, odd sizes
+    ((9, 10, 5), dict(out_shape=(3, 4))),    # five bands: the generic channel count
+]
+
+
+def run_on(device, name, img, params, geometry, has_alpha=False):
+    work = to_working(img, has_alpha)
+    if device == "cuda":
+        work = dataclasses.replace(work, device="cuda", pixels=devices.to_device(work.pixels))
+    fp = footprints.plan(work.shape, k=geometry.get("k"), stride=geometry.get("stride"),
+                         out_shape=geometry.get("out_shape"))
+    spec = registry.get(name)
+    return devices.to_host(spec.run(work, fp, **spec.resolve(params)))
+
+
+@pytest.mark.parametrize("name,params,twin", ALL, ids=ALL_IDS)
+@pytest.mark.parametrize("shape,geometry", GEOMETRIES, ids=str)
+def test_cuda_equals_naive_and_cpu(name, params, twin, shape, geometry):
+    img = random_image(shape, np.float64, seed=sum(shape))
+    gpu = run_on("cuda", name, img, params, geometry)
+    np.testing.assert_allclose(gpu, twin(img, geometry), rtol=0, atol=1e-6)
+    cpu = run_on("cpu", name, img, params, geometry)
+    if name == "stochastic" and params.get("mode", "sample") == "sample":
+        np.testing.assert_array_equal(gpu, cpu)  # same seed, same draws: exactly
+    else:
+        np.testing.assert_allclose(gpu, cpu, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+@pytest.mark.parametrize("name", list(registry.methods()))
+def test_cuda_every_method_and_dtype_through_the_api(name, dtype):
+    img = random_image((10, 9, 3), dtype, seed=5)
+    gpu = dpdown.downscale(img, 3, method=name, device="cuda")
+    cpu = dpdown.downscale(img, 3, method=name)
+    assert gpu.dtype == cpu.dtype == dtype and gpu.shape == cpu.shape
+    if name in STOCHASTIC:
+        np.testing.assert_array_equal(gpu, cpu)
+    else:  # integers: at most one step apart where float rounding lands on a tie
+        np.testing.assert_allclose(gpu.astype(float), cpu.astype(float), rtol=1e-6,
+                                   atol=1 if dtype != np.float32 else 1e-6)
+
+
+@pytest.mark.parametrize("name,params", [("dpid", {}), ("dpp", dict(guide="full")), ("softpool", {}),
+                                         ("avg", {}), ("stochastic", dict(seed=3))])
+def test_cuda_real_photo_alpha_and_channel_pooling(name, params):
+    photo = photo_crop(box=(100, 100, 17, 13))
+    for kwargs in (dict(shape=(5, 6)), dict(channel_pool="max", channel_size=3), dict(channel_pool="topk",
+                                                                                      channel_size=2)):
+        np.testing.assert_allclose(dpdown.downscale(photo, 3, method=name, device="cuda", **params, **kwargs)
+                                   if "shape" not in kwargs else
+                                   dpdown.downscale(photo, method=name, device="cuda", **params, **kwargs),
+                                   dpdown.downscale(photo, 3, method=name, **params, **kwargs)
+                                   if "shape" not in kwargs else
+                                   dpdown.downscale(photo, method=name, **params, **kwargs), atol=1)
+    rgba = random_image((11, 10, 4), np.uint16, seed=2)
+    rgba[:3, :, 3] = 0  # a transparent border: its colour must not bleed in
+    np.testing.assert_allclose(dpdown.downscale(rgba, 3, method=name, device="cuda", **params).astype(float),
+                               dpdown.downscale(rgba, 3, method=name, **params).astype(float), atol=1)
+
+
+def test_cuda_gated_and_s3_sampling():
+    img = random_image((12, 14, 3), np.float64, seed=1)
+    mask = tuple(np.linspace(-2, 3, 9))
+    np.testing.assert_allclose(dpdown.downscale(img, 3, method="gated", gate_weights=mask, device="cuda"),
+                               naive.gated(img, 3, mask), atol=1e-9)
+    np.testing.assert_array_equal(dpdown.downscale(img, 3, method="s3pool", grid=6, seed=4, device="cuda"),
+                                  naive.s3pool(img, 3, 6, 4))
+
+
+def test_constant_image_stays_constant_on_cuda():
+    img = np.full((9, 8, 3), 77, np.uint8)
+    for name in registry.methods():
+        if name not in ("sum", "pow-average"):  # sums, not means
+            assert (dpdown.downscale(img, 3, method=name, device="cuda") == 77).all(), name
+
+
+def test_auto_falls_back_to_the_cpu_with_one_notice(monkeypatch):
+    monkeypatch.setattr(devices, "cuda_problem", lambda: "no CUDA driver or GPU found")
+    img = random_image((8, 8, 3), np.uint8)
+    with pytest.warns(devices.CpuFallback, match="running on the CPU"):
+        out = dpdown.downscale(img, 2, method="avg", device="auto")
+    np.testing.assert_array_equal(out, dpdown.downscale(img, 2, method="avg"))
+    with pytest.raises(devices.DeviceError, match="no CUDA driver"):
+        dpdown.downscale(img, 2, method="avg", device="cuda")
+    with pytest.raises(ValueError, match="unknown device"):
+        dpdown.downscale(img, 2, method="avg", device="tpu")
+
+
+def test_cli_device_errors_and_notices(monkeypatch, tmp_path):
+    from click.testing import CliRunner
+    from PIL import Image
+
+    from dpdown.cli import cli
+
+    src = tmp_path / "in.png"
+    Image.fromarray(random_image((8, 8, 3), np.uint8)).save(src)
+    monkeypatch.setattr(devices, "cuda_problem", lambda: "no CUDA driver or GPU found")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["scale", str(src), "-k", "2", "--device", "cuda", "-o", str(tmp_path / "a.png")])
+    assert result.exit_code == 1 and "device cuda: no CUDA driver" in result.output
+    assert not (tmp_path / "a.png").exists()
+    result = runner.invoke(cli, ["scale", str(src), "-k", "2", "--device", "auto", "-o", str(tmp_path / "b.png")])
+    assert result.exit_code == 0 and "notice: no usable GPU" in result.output
+    assert (tmp_path / "b.png").exists()
+
+
+def test_cpu_runs_never_import_cuda():
+    code = ("import sys, numpy as np, dpdown; dpdown.downscale(np.zeros((8, 8, 3), np.uint8), 2, method='dpid'); "
+            "from dpdown.cli import cli; print(any(m.startswith(('numba.cuda', 'numba_cuda')) for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
