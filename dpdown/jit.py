@@ -16,6 +16,7 @@ of every lazily compiled function it reaches.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import marshal
 import types
@@ -71,6 +72,8 @@ class Lazy:
                 from numba import cuda
 
                 namespace["cuda"] = cuda
+                if "np" in namespace:
+                    namespace["np"] = _numpy_on_cuda()
             fn = types.FunctionType(self.py_func.__code__, namespace, self.name,
                                     self.py_func.__defaults__, self.py_func.__closure__)
             fn.__qualname__ = f"{self.name}_{self.digest()}"
@@ -85,6 +88,25 @@ class Lazy:
 
     def __call__(self, *args):
         return self.dispatcher(*args)
+
+
+@functools.lru_cache(maxsize=None)
+def _numpy_on_cuda():
+    """``np`` as the CUDA compiler sees it in shared code: the scalar functions the rules call
+    (numba.cuda compiles few NumPy ufuncs) mapped to their ``math`` and libdevice versions."""
+    import math
+
+    import numpy
+    from numba import cuda
+    from numba.cuda import config
+
+    if config.ENABLE_CUDASIM:  # the simulator runs the kernels as Python: NumPy itself
+        return numpy
+    shim = types.ModuleType("numpy_on_cuda")
+    for name in ("float32", "float64", "int64", "uint64", "inf"):
+        setattr(shim, name, getattr(numpy, name))
+    shim.exp, shim.log, shim.sqrt, shim.rint = math.exp, math.log, math.sqrt, cuda.libdevice.rint
+    return shim
 
 
 def jit(**options):
