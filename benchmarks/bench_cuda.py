@@ -40,13 +40,14 @@ INPUT_PASSES = {"dpid": 2, "dpp": 2, "s3dpp": 2}
 def kernel_time(spec, work, footprint, repeat):
     from numba import cuda
 
-    spec.run(work, footprint)
+    params = spec.resolve({})
+    spec.run(work, footprint, **params)
     cuda.synchronize()
     times = []
     for _ in range(repeat):
         start, stop = cuda.event(), cuda.event()
         start.record()
-        spec.run(work, footprint)
+        spec.run(work, footprint, **params)
         stop.record()
         stop.synchronize()
         times.append(start.elapsed_time(stop) / 1e3)
@@ -77,7 +78,7 @@ def main(argv=None):
     img = test_image(args.shape[1], args.shape[0])
     peak, name = peak_bandwidth()
     host = to_working(img)
-    work = dataclasses.replace(host, final=True, device="cuda", pixels=cuda.to_device(host.pixels))
+    work = dataclasses.replace(host, final=True, device_pixels=cuda.to_device(host.pixels))
     lines = [f"## CUDA kernels, {datetime.date.today()}: {name} (peak {peak / 1e9:.0f} GB/s); host {machine()}",
              "", f"{img.shape[1]}×{img.shape[0]} RGB uint8 ({img.shape[0] * img.shape[1] / 1e6:.0f} MP), default parameters; kernel = median of {args.repeat} runs.", "",
              "| method | k | kernel ms | GB/s | % of peak | end-to-end ms | CPU ms | GPU e2e speed-up |",

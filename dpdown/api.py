@@ -70,7 +70,7 @@ def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid"
     footprint = footprints.plan(work.shape, k=k, stride=stride, out_shape=shape, scale=scale)
     work = dataclasses.replace(work, final=True)
     if devices.resolve(device) == "cuda":
-        work = dataclasses.replace(work, device="cuda", pixels=devices.to_device(work.pixels))
+        work = dataclasses.replace(work, device_pixels=devices.to_device(work.pixels))
     out = devices.to_host(spec.run(work, footprint, **values))
     return out[:, :, 0] if work.squeeze else out
 

@@ -113,10 +113,10 @@ def run(kernel, work, footprint, params, ref, lut, top, final, dtype):
     params = as_device(params if params.size else np.zeros(1))
     launch = compiled[grid((n_rows, n_cols)), BLOCK]
     if lut is not None:
-        launch(work.pixels, work.scale, *axes, params, as_device(lut if lut.size else np.zeros((1, 1))),
+        launch(work.device_pixels, work.scale, *axes, params, as_device(lut if lut.size else np.zeros((1, 1))),
                top, final, out)
     else:
         ref = np.empty((n_rows, n_cols, 0)) if ref is None else ref
-        launch(work.pixels, work.scale, *axes, as_device(ref), params, top, final, out)
+        launch(work.device_pixels, work.scale, *axes, as_device(ref), params, top, final, out)
     return out
 

@@ -21,14 +21,19 @@ DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
 
 @dataclass(frozen=True)
 class Working:
-    pixels: np.ndarray   # H×W×C, C-contiguous, the caller's dtype (in GPU memory on "cuda")
+    pixels: np.ndarray   # H×W×C, C-contiguous, the caller's dtype
     scale: float         # multiply a stored value by this to get its working value
     alpha: int           # index of the alpha channel, or -1
     squeeze: bool        # the caller gave a 2-D array
     channel_pool: tuple = (0, 1)  # (mode, size) of pooling across channels, see walk.load_pixel
     out_channels: int = 0         # channels each pixel has once loaded (after channel pooling)
     final: bool = False           # the method's last pass writes the caller's dtype (see walk.run)
-    device: str = "cpu"           # where kernels run; with "cuda", ``pixels`` is a device array
+    device_pixels: object = None  # ``pixels`` in GPU memory when the kernels run there
+
+    @property
+    def device(self) -> str:
+        """Where the kernels run: ``cuda`` once the pixels are in GPU memory, else ``cpu``."""
+        return "cpu" if self.device_pixels is None else "cuda"
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -36,7 +36,7 @@ GEOMETRIES = [
 def run_on(device, name, img, params, geometry, has_alpha=False):
     work = to_working(img, has_alpha)
     if device == "cuda":
-        work = dataclasses.replace(work, device="cuda", pixels=devices.to_device(work.pixels))
+        work = dataclasses.replace(work, device_pixels=devices.to_device(work.pixels))
     fp = footprints.plan(work.shape, k=geometry.get("k"), stride=geometry.get("stride"),
                          out_shape=geometry.get("out_shape"))
     spec = registry.get(name)

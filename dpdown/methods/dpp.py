@@ -121,7 +121,7 @@ def dpp_guidance(work, footprint, guide="lite", filter=BINOMIAL):
         from ..walk_cuda import as_device, empty, launch
 
         out = empty(footprint.shape + (work.channels,))
-        launch(_filter_kernel(work), footprint.shape, *args[:3], *map(as_device, args[3:]), out)
+        launch(_filter_kernel(work), footprint.shape, work.device_pixels, *args[1:3], *map(as_device, args[3:]), out)
     else:
         out = np.empty(footprint.shape + (work.channels,))
         _filter_kernel(work)(*args, out)
