@@ -15,7 +15,7 @@ weight of each pixel of the span, ``weight[offset[i] + (x - start[i])]``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -43,6 +43,8 @@ class Footprint:
     cols: Axis
     kind: str             # "window" or "coverage"
     k: int | None = None  # the window size, for window footprints
+    on_gpu: dict = field(default_factory=dict, compare=False, repr=False)  # its arrays in GPU memory
+
 
     @property
     def shape(self) -> tuple[int, int]:

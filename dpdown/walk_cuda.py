@@ -90,6 +90,22 @@ def launch(kernel, shape, *args):
     kernel.compiled("cuda")[grid(shape), BLOCK](*args)
 
 
+def device_axes(footprint):
+    """The footprint's eight arrays in GPU memory: copied once per footprint (a method's
+    passes share it), packed into two transfers, since each small copy costs ~0.15 ms."""
+    if "axes" not in footprint.on_gpu:
+        arrays = footprint.rows.as_tuple() + footprint.cols.as_tuple()
+        ints, floats = [a for a in arrays if a.dtype.kind == "i"], [a for a in arrays if a.dtype.kind == "f"]
+        packed = {"i": cuda.to_device(np.concatenate(ints)), "f": cuda.to_device(np.concatenate(floats))}
+        views, ends = [], {"i": 0, "f": 0}
+        for a in arrays:
+            kind = a.dtype.kind
+            views.append(packed[kind][ends[kind]:ends[kind] + len(a)])
+            ends[kind] += len(a)
+        footprint.on_gpu["axes"] = views
+    return footprint.on_gpu["axes"]
+
+
 def empty_like(array):
     return cuda.device_array_like(array)
 
@@ -108,7 +124,7 @@ def run(kernel, work, footprint, params, ref, lut, top, final, dtype):
     (a device array) stays there for the method's next pass or the copy back."""
     n_rows, n_cols = footprint.shape
     out = cuda.device_array((n_rows, n_cols, work.out_channels), dtype)
-    axes = [as_device(a) for a in footprint.rows.as_tuple() + footprint.cols.as_tuple()]
+    axes = device_axes(footprint)
     compiled = kernel.variant(work, target="cuda", params=params).compiled("cuda")
     params = as_device(params if params.size else np.zeros(1))
     launch = compiled[grid((n_rows, n_cols)), BLOCK]
