@@ -6,12 +6,12 @@
 
 from ._version import __version__
 
-__all__ = ["__version__", "downscale", "available_methods"]
+__all__ = ["__version__", "downscale", "downscale_files", "available_methods"]
 
 
 def __getattr__(name):
     # The API pulls in NumPy and the registry; keep ``import dpdown`` (and the CLI's --help) light.
-    if name in ("downscale", "available_methods"):
+    if name in ("downscale", "downscale_files", "available_methods"):
         from . import api
         return getattr(api, name)
     raise AttributeError(f"module 'dpdown' has no attribute {name!r}")

@@ -78,3 +78,60 @@ def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid"
 def available_methods():
     """Every registered method by name (``dpdown.registry.Method`` objects)."""
     return registry.methods()
+
+
+def downscale_files(inputs, output=None, k=None, *, recursive=False, jobs=None, dask=None, name=None,
+                    format=None, overwrite=False, skip_existing=False, stride=None, shape=None, scale=None,
+                    method="dpid", channel_pool=None, channel_size=1, device="cpu", on_outcome=None,
+                    **params):
+    """Downscale image files and folders, in parallel, as ``dpdown scale`` does.
+
+    Parameters
+    ----------
+    inputs : str or path, or a list of them
+        Files, folders (their images by extension; ``recursive`` adds subfolders) and glob
+        patterns (``**`` crosses folders).
+    output : str, optional
+        Folder for the outputs, which mirror the input tree; None writes each beside its input.
+    k, stride, shape, scale, method, channel_pool, channel_size, device, **params
+        As for :func:`downscale`.
+    recursive : bool
+        Look in the subfolders of folder inputs too.
+    jobs : int, optional
+        Worker processes (default: one per core; 1 runs in this process).
+    dask : str, optional
+        Address of a Dask scheduler to run the files on instead (needs ``distributed``).
+    name : str, optional
+        Output name template, default ``{stem}_{method}_{tag}.{ext}``; fields ``stem``,
+        ``ext``, ``method``, ``k``, ``size`` (``WxH``) and ``tag`` (``k<k>`` or the size).
+    format : str, optional
+        Output extension (``png``, ``jpg``, ...); default the input's.
+    overwrite, skip_existing : bool
+        Replace, or leave alone, existing outputs; by default each is a failure.
+    on_outcome : callable, optional
+        Called with each file's :class:`dpdown.batch.Outcome` as it finishes.
+
+    Returns
+    -------
+    dpdown.batch.Summary
+        Every file's outcome (``done``, ``skipped`` or ``failed`` with a reason), the wall
+        time and throughput. A bad file never raises; bad arguments do.
+
+    Examples
+    --------
+    >>> summary = downscale_files("photos/", "small/", recursive=True, shape=(None, 1920))
+    >>> [o.reason for o in summary.failures]
+    """
+    from . import batch
+
+    spec = registry.get(method)
+    values = spec.resolve(params)
+    footprints.check_request(k, stride, shape, scale)
+    if name is not None:
+        batch.check_name(name)
+    if overwrite and skip_existing:
+        raise ParameterError("overwrite and skip_existing exclude each other")
+    job = batch.Job(method, values, k, stride, shape, scale, channel_pool, channel_size, device,
+                    name or batch.DEFAULT_NAME, format, overwrite, skip_existing)
+    inputs = [inputs] if isinstance(inputs, (str, bytes)) or not hasattr(inputs, "__iter__") else inputs
+    return batch.run(job, batch.collect(inputs, output, recursive), jobs, dask, on_outcome)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import sys
 import warnings
 
 import click
 
-from . import __version__, registry
+from . import __version__, batch, registry
 from .errors import DpdownError, ParameterError
+from .formats import WRITABLE
 
 _KINDS = {"float": click.FLOAT, "int": click.INT, "floats": click.STRING}
 
@@ -97,12 +99,6 @@ def _notices():
         click.echo(f"dpdown: notice: {w.message}", err=True)
 
 
-def _default_output(src, method, k, shape):
-    stem, ext = os.path.splitext(os.path.basename(src))
-    tag = f"k{k}" if k is not None else f"{shape[1]}x{shape[0]}"
-    return f"{stem}_{method}_{tag}{ext or '.png'}"
-
-
 @cli.command(epilog="""\b
 Examples:
   dpdown scale photo.png -k 4 --method dpid --lambda 1 -o small.png
@@ -111,11 +107,22 @@ Examples:
   dpdown scale photo.png --size 640x480 -o out.png   # exact size
   dpdown scale photo.png --scale 0.3 -o out.png      # non-integer factor
   dpdown scale photo.png -k 2 --stride 1 --method avg
+  dpdown scale photos/ -r -o small/ --method dpid --size 1920x --jobs 4
+  dpdown scale a.jpg b.png 'shots/**/*.tif' -o out/ -k 4 --method softpool
+  dpdown scale photos/ -r -o small/ --skip-existing  # resume an interrupted run
+  dpdown scale photos/ -r -o small/ --dask tcp://scheduler:8786
 
-Without -o the output is written beside the input as <stem>_<method>_k<k>.<ext>
-(or _<W>x<H> for --size/--scale). An existing file is never replaced without
---overwrite. Run 'dpdown methods' for every method and its parameters.""")
-@click.argument("input", type=click.Path(dir_okay=True, path_type=str))
+\b
+INPUT is a file, a folder (its images; -r: and its subfolders') or a glob
+pattern (quote it; ** crosses folders). Folders and patterns pick up files by
+extension: .png .jpg .jpeg .tif .tiff .webp .bmp .gif. With one input file, -o
+names the output file or a folder; with several, -o is a folder, created if
+needed, under which the input tree is mirrored. Without -o each output goes
+beside its input. Names follow --name (default {stem}_{method}_{tag}.{ext};
+tag is k<k>, or <W>x<H> with --size/--scale). An existing file is never
+replaced without --overwrite. One bad file is reported and the rest go on; the
+exit status is 1 if any file failed. Run 'dpdown methods' for every method.""")
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...", type=click.Path(path_type=str))
 @click.option("-o", "--output", type=click.Path(path_type=str), help="Output file (format from its extension) or folder.")
 @click.option("-k", type=click.IntRange(min=1), help="Window size: each output pixel pools a k×k window.")
 @click.option("--stride", type=click.IntRange(min=1), help="Step between windows (default: k).")
@@ -124,7 +131,6 @@ Without -o the output is written beside the input as <stem>_<method>_k<k>.<ext>
               help="Output size as a factor of the input, e.g. 0.3.")
 @click.option("-m", "--method", default="dpid", show_default=True,
               type=click.Choice(list(registry.methods())), help="Downscaling method.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file (even the input).")
 @click.option("--channel-pool", type=click.Choice(["max", "min", "avg", "topk"]),
               help="Pool across channels first (feature pooling): max/min/avg over groups of "
                    "--channel-stride channels, or topk: the --channel-stride largest values per pixel. "
@@ -136,14 +142,24 @@ Without -o the output is written beside the input as <stem>_<method>_k<k>.<ext>
               envvar="DPDOWN_DEVICE", help="Where the kernels run: cpu (all cores), cuda (an NVIDIA GPU; "
               "an error if there is none) or auto (the GPU when usable, else the CPU with a notice). "
               "Env: DPDOWN_DEVICE.")
+@click.option("-r", "--recursive", is_flag=True, help="Take the images of the folders' subfolders too.")
+@click.option("--name", "name", default=batch.DEFAULT_NAME, show_default=True,
+              help="Output file name template; fields: {stem} {ext} {method} {k} {size} (WxH) {tag}.")
+@click.option("--format", "fmt", type=click.Choice(sorted(e.lstrip(".") for e in WRITABLE)),
+              help="Output format for the {ext} of --name (default: the input's, PNG if it is not writable).")
+@click.option("--overwrite", is_flag=True, help="Replace existing output files (even an input).")
+@click.option("--skip-existing", is_flag=True, help="Leave existing output files alone (resume a run).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: one per core); "
+              "each uses cores/jobs threads.")
+@click.option("--dask", metavar="ADDRESS", envvar="DPDOWN_DASK", help="Run the files as tasks on this Dask "
+              "scheduler (e.g. tcp://host:8786; needs dpdown[dask]); inputs and outputs must be on paths "
+              "every worker sees. Env: DPDOWN_DASK.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only failures.")
 @_method_options
-def scale(input, output, k, stride, size, factor, method, overwrite, channel_pool, channel_stride, device,
-          **options):
-    """Downscale INPUT with a detail-preserving or pooling method."""
+def scale(inputs, output, k, stride, size, factor, method, channel_pool, channel_stride, device, recursive,
+          name, fmt, overwrite, skip_existing, jobs, dask, quiet, **options):
+    """Downscale images with a detail-preserving or pooling method."""
     from . import footprints
-    from .api import downscale
-    from .read import read
-    from .write import format_for, write
 
     spec = registry.get(method)
     params = _method_params(spec, options)
@@ -151,22 +167,100 @@ def scale(input, output, k, stride, size, factor, method, overwrite, channel_poo
         raise click.UsageError("give exactly one of -k, --size or --scale")
     if stride is not None and k is None:
         raise click.UsageError("--stride needs -k")
-    out_size = footprints.parse_size(size) if size is not None else None
-    if output is not None and not os.path.isdir(output):
-        format_for(output)  # an unknown extension is an error before any work is done
-    image = read(input)
+    if overwrite and skip_existing:
+        raise click.UsageError("--overwrite and --skip-existing exclude each other")
+    batch.check_name(name)
+    job = batch.Job(method, params, k, stride, footprints.parse_size(size) if size is not None else None, factor,
+                    channel_pool, channel_stride, device, name, fmt, overwrite, skip_existing)
+    single = len(inputs) == 1 and not os.path.isdir(inputs[0]) and \
+        (os.path.exists(inputs[0]) or not glob.has_magic(inputs[0]))
+    if single:
+        _scale_one(job, inputs[0], output)
+        return 0
+    if output is not None and os.path.exists(output) and not os.path.isdir(output):
+        raise click.UsageError(f"-o {output}: with several inputs, -o must be a folder")
+    items = batch.collect(inputs, output, recursive)
+    if not items:
+        raise DpdownError("no image files found in " + ", ".join(inputs) + ("" if recursive else
+                             " (use -r to look in subfolders)"))
+    summary = _run_batch(job, items, jobs, dask, quiet)
+    return 1 if summary.failures else 0
+
+
+def _scale_one(job, source, output):
+    """One file: errors are the run's error (its exit status), no summary."""
+    from .write import format_for
+
+    out_dir, out_file = os.path.dirname(source) or ".", None
+    if output is not None and os.path.isdir(output):
+        out_dir = output
+    elif output is not None:
+        # an unknown or contradicted extension is an error before any work is done
+        if job.format and format_for(output) != format_for("." + job.format):
+            raise click.UsageError(f"--format {job.format} contradicts the extension of -o {output}")
+        format_for(output)
+        out_file = output
     with _notices():
-        result = downscale(image.pixels, k, stride=stride, shape=out_size, scale=factor, method=method,
-                           has_alpha=image.has_alpha and channel_pool is None, channel_pool=channel_pool,
-                           channel_size=channel_stride, device=device, **params)
-    name = _default_output(input, method, k, result.shape[:2])
-    target = os.path.join(output, name) if output and os.path.isdir(output) else \
-        output or os.path.join(os.path.dirname(input), name)
-    if os.path.exists(target) and os.path.samefile(target, input) and not overwrite:
-        raise ParameterError(f"{target}: refusing to overwrite the input (use --overwrite)")
-    write(result, target, image.info, overwrite=overwrite)
-    h, w = image.pixels.shape[:2]
-    click.echo(f"{input} ({w}x{h}) -> {target} ({result.shape[1]}x{result.shape[0]}, {method})", err=True)
+        outcome = batch.process(job, batch.Item(source, out_dir, out_file))
+    if outcome.status == "failed":
+        exc = DpdownError(outcome.reason)
+        exc.exit_code = outcome.exit_code
+        raise exc
+    click.echo(f"{source} -> {outcome.target} ({job.method})" + (" skipped: exists" if
+               outcome.status == "skipped" else ""), err=True)
+
+
+def _run_batch(job, items, jobs, dask, quiet):
+    from rich.console import Console
+    from rich.markup import escape
+
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    live = console.is_terminal and not quiet
+    with _notices(), _progress(console, len(items), live) as advance:
+        def report(outcome):
+            advance()
+            if outcome.status == "failed":
+                console.print(f"[red]failed[/red] {escape(outcome.reason)}")
+            elif not quiet and not live:
+                console.print(f"{outcome.status} {escape(outcome.source)} -> {escape(outcome.target)}")
+        summary = batch.run(job, items, jobs, dask, report)
+    if not quiet:
+        _print_summary(console, summary)
+    return summary
+
+
+@contextlib.contextmanager
+def _progress(console, total, live):
+    """A progress bar (count, images/s, time left) on a terminal; nothing otherwise."""
+    if not live:
+        yield lambda: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    columns = (TextColumn("downscaling"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("", total=total, rate="")
+
+        def advance():
+            progress.advance(task)
+            speed = progress.tasks[0].speed
+            progress.update(task, rate=f"{speed:.1f} images/s" if speed else "")
+        yield advance
+
+
+def _print_summary(console, summary):
+    from rich.markup import escape
+    from rich.table import Table
+
+    shares = summary.shares()
+    table = Table("done", "skipped", "failed", "time", "MP/s", "decode / compute / encode", title="dpdown scale")
+    table.add_row(str(summary.count("done")), str(summary.count("skipped")), str(summary.count("failed")),
+                  f"{summary.wall:.1f} s", f"{summary.megapixels_per_second:.1f}",
+                  " / ".join(f"{100 * shares[s]:.0f} %" for s in ("decode", "compute", "encode")))
+    console.print(table)
+    for outcome in summary.failures:
+        console.print(f"  [red]✗[/red] {escape(outcome.reason)}")
 
 
 @cli.command("methods")

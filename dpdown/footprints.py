@@ -65,9 +65,14 @@ def _axis(starts, stops, lo=None, hi=None) -> Axis:
     return Axis(starts, stops, offset, weight)
 
 
+def window_count(n: int, k: int, stride: int) -> int:
+    """How many ceil-mode windows of ``k`` samples every ``stride`` cover ``n`` samples."""
+    return (n - k + stride - 1) // stride + 1
+
+
 def window_axis(n: int, k: int, stride: int) -> Axis:
     """Ceil-mode windows of ``k`` samples every ``stride`` over ``n`` samples."""
-    n_out = (n - k + stride - 1) // stride + 1
+    n_out = window_count(n, k, stride)
     starts = np.arange(n_out, dtype=np.int64) * stride
     return _axis(starts, np.minimum(starts + k, n))
 
@@ -131,16 +136,22 @@ def output_shape(shape, size=None, scale=None) -> tuple[int, int]:
     return oh, ow
 
 
-def plan(shape, k=None, stride=None, out_shape=None, scale=None) -> Footprint:
-    """The footprint asked for by exactly one of ``k``, ``out_shape`` (rows, cols; one may be None) or ``scale``."""
+def check_request(k=None, stride=None, out_shape=None, scale=None) -> None:
+    """A :class:`ParameterError` unless exactly one of ``k``, ``out_shape`` or ``scale`` is
+    given, and ``stride`` only with ``k``."""
     given = [name for name, v in (("k", k), ("shape", out_shape), ("scale", scale)) if v is not None]
     if len(given) != 1:
         raise ParameterError("give exactly one of k, shape (size) or scale"
                              + (f" (got {', '.join(given)})" if given else ""))
+    if stride is not None and k is None:
+        raise ParameterError("stride applies to window footprints (-k) only")
+
+
+def plan(shape, k=None, stride=None, out_shape=None, scale=None) -> Footprint:
+    """The footprint asked for by exactly one of ``k``, ``out_shape`` (rows, cols; one may be None) or ``scale``."""
+    check_request(k, stride, out_shape, scale)
     if k is not None:
         return window(shape, int(k), None if stride is None else int(stride))
-    if stride is not None:
-        raise ParameterError("stride applies to window footprints (-k) only")
     if scale is not None:
         return coverage(shape, output_shape(shape, scale=scale))
     return coverage(shape, output_shape(shape, size=out_shape))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass, field
 
@@ -26,8 +27,10 @@ class Image:
     info: dict = field(default_factory=dict)
 
 
-def read(path) -> Image:
-    """Decode ``path`` fully; any problem is an :class:`ImageError` with a one-line message."""
+@contextlib.contextmanager
+def _opened(path):
+    """``path`` opened with Pillow (header read, pixels not yet); any problem, then or while
+    the caller decodes, is an :class:`ImageError` with a one-line message."""
     from PIL import Image as PILImage, UnidentifiedImageError
 
     path = os.fspath(path)
@@ -39,24 +42,36 @@ def read(path) -> Image:
         raise ImageError(f"{path}: empty file (0 bytes)")
     try:
         with PILImage.open(path) as im:
-            im.load()
-            fmt = im.format
-            info = {key: im.info[key] for key in ("icc_profile", "exif", "dpi") if key in im.info}
-            im = _normalise_mode(im)
-            pixels = np.asarray(im)
-            if im.mode in ("I", "I;16"):
-                pixels = np.clip(pixels, 0, 65535).astype(np.uint16)
-            elif im.mode == "F":
-                pixels = pixels.astype(np.float32)
+            yield im
     except UnidentifiedImageError:
         raise ImageError(f"{path}: not an image dpdown can read") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageError(f"{path}: cannot decode image ({exc})") from None
     except PILImage.DecompressionBombError as exc:
         raise ImageError(f"{path}: {exc}") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"{path}: cannot decode image ({exc})") from None
+
+
+def read(path) -> Image:
+    """Decode ``path`` fully; any problem is an :class:`ImageError` with a one-line message."""
+    with _opened(path) as im:
+        im.load()
+        fmt = im.format
+        info = {key: im.info[key] for key in ("icc_profile", "exif", "dpi") if key in im.info}
+        im = _normalise_mode(im)
+        pixels = np.asarray(im)
+        if im.mode in ("I", "I;16"):
+            pixels = np.clip(pixels, 0, 65535).astype(np.uint16)
+        elif im.mode == "F":
+            pixels = pixels.astype(np.float32)
     if pixels.size == 0:
         raise ImageError(f"{path}: image has no pixels")
     return Image(np.ascontiguousarray(pixels), im.mode in ("LA", "RGBA"), fmt, info)
+
+
+def image_shape(path) -> tuple[int, int]:
+    """(rows, cols) of the image in ``path``, from its header alone (nothing decoded)."""
+    with _opened(path) as im:
+        return im.height, im.width
 
 
 def _normalise_mode(im):

@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import socket
 
 import numpy as np
 
 from .errors import ImageError
+from .formats import WRITABLE
 
-_EXTENSIONS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".tif": "TIFF", ".tiff": "TIFF",
-               ".webp": "WEBP", ".bmp": "BMP", ".gif": "GIF"}
 _KEEPS_ALPHA = {"PNG", "TIFF", "WEBP", "GIF"}
+# an output is written as ".<name>.<host>-<pid>.dpdown-part" beside it, then renamed
+PART_SUFFIX = ".dpdown-part"
 
 
 def format_for(path) -> str:
     ext = os.path.splitext(os.fspath(path))[1].lower()
-    if ext not in _EXTENSIONS:
+    if ext not in WRITABLE:
         raise ImageError(f"{path}: unknown output format {ext or '(no extension)'!r}; "
-                         f"use one of {', '.join(sorted(_EXTENSIONS))}")
-    return _EXTENSIONS[ext]
+                         f"use one of {', '.join(sorted(WRITABLE))}")
+    return WRITABLE[ext]
 
 
 def _to_pil(pixels: np.ndarray, fmt: str):
@@ -55,19 +56,52 @@ def write(pixels: np.ndarray, path, info: dict | None = None, overwrite: bool = 
         raise ImageError(f"{path}: folder {folder} does not exist")
     image = _to_pil(pixels, fmt)
     options = {k: v for k, v in (info or {}).items() if k in ("icc_profile", "exif", "dpi") and v}
+    tmp = part_name(path)
     try:
-        handle, tmp = tempfile.mkstemp(prefix=".dpdown-", suffix=os.path.splitext(path)[1], dir=folder)
+        handle = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
     except OSError as exc:
         raise ImageError(f"{path}: cannot write ({exc.strerror})") from None
     try:
         with os.fdopen(handle, "wb") as stream:
             image.save(stream, format=fmt, **options)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; give it the usual mode
         os.replace(tmp, path)
     except BaseException as exc:
         os.unlink(tmp)
         if isinstance(exc, OSError):
             raise ImageError(f"{path}: cannot write ({exc})") from None
         raise
+
+
+def part_name(path) -> str:
+    """The temporary name ``path`` is written under: hidden, beside it, naming its writer."""
+    folder, name = os.path.split(os.fspath(path))
+    return os.path.join(folder, f".{name}.{socket.gethostname()}-{os.getpid()}{PART_SUFFIX}")
+
+
+def remove_stale_parts(folder) -> None:
+    """Remove the temporary files in ``folder`` whose writer, a process on this host, is
+    gone: what a process killed outright (SIGKILL) left behind. Others' are left alone."""
+    host = socket.gethostname()
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if not (name.startswith(".") and name.endswith(PART_SUFFIX)):
+            continue
+        writer_host, _, pid = name[:-len(PART_SUFFIX)].rsplit(".", 1)[-1].rpartition("-")
+        if writer_host == host and pid.isdigit() and not _alive(int(pid)):
+            try:
+                os.unlink(os.path.join(folder, name))
+            except OSError:
+                pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True

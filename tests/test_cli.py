@@ -113,7 +113,7 @@ def _fails(runner, tmp_path, args, code, text):
 
 @pytest.mark.parametrize("make,args,code,text", [
     (None, ["missing.png", "-k", "2"], 1, "no such file"),
-    ("dir", ["-k", "2"], 1, "directory"),
+    ("dir", ["-k", "2"], 1, "no image files found"),
     ("text", ["-k", "2"], 1, "not an image"),
     ("empty", ["-k", "2"], 1, "empty file"),
     ("truncated", ["-k", "2"], 1, "cannot decode"),

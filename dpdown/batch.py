@@ -1,0 +1,332 @@
+"""Many images at once: collect the inputs, downscale each in a worker, report.
+
+The unit of work is one file (:func:`process`): read, downscale, write to a temporary name,
+rename. It needs nothing from the other files, so the same tasks run in-process
+(``jobs=1``), in a pool of local worker processes, or on a Dask cluster, with the same
+outputs and the same :class:`Outcome` for each file. A failure is an outcome, never an
+exception: one bad file does not stop the others.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import signal
+import string
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+
+from .errors import DpdownError, ParameterError
+from .formats import READABLE, WRITABLE
+
+DEFAULT_NAME = "{stem}_{method}_{tag}.{ext}"
+NAME_FIELDS = ("stem", "ext", "method", "k", "size", "tag")
+
+
+@dataclass(frozen=True)
+class Job:
+    """What to do to every image: the method and its footprint, naming and overwriting."""
+
+    method: str = "dpid"
+    params: dict = field(default_factory=dict)
+    k: int | None = None
+    stride: int | None = None
+    size: tuple | None = None          # (rows, cols), either may be None
+    factor: float | None = None
+    channel_pool: str | None = None
+    channel_size: int = 1
+    device: str = "cpu"
+    name: str = DEFAULT_NAME
+    format: str | None = None          # output extension without the dot; None: the input's
+    overwrite: bool = False
+    skip_existing: bool = False
+
+
+@dataclass(frozen=True)
+class Item:
+    """One input file and where its output goes: a folder (named by ``Job.name``) or a file."""
+
+    source: str
+    out_dir: str
+    out_file: str | None = None
+
+
+@dataclass
+class Outcome:
+    source: str
+    target: str | None
+    status: str                 # "done", "skipped" or "failed"
+    reason: str = ""
+    exit_code: int = 0          # of the error, for a single-file run
+    pixels: int = 0             # input pixels of a done image
+    seconds: dict = field(default_factory=dict)  # decode, compute, encode
+
+
+@dataclass
+class Summary:
+    outcomes: list
+    wall: float
+
+    def count(self, status):
+        return sum(o.status == status for o in self.outcomes)
+
+    @property
+    def failures(self):
+        return [o for o in self.outcomes if o.status == "failed"]
+
+    @property
+    def megapixels_per_second(self):
+        return sum(o.pixels for o in self.outcomes) / 1e6 / self.wall if self.wall > 0 else 0.0
+
+    def shares(self):
+        """Fraction of the per-file time spent decoding, computing and encoding."""
+        totals = {step: sum(o.seconds.get(step, 0.0) for o in self.outcomes)
+                  for step in ("decode", "compute", "encode")}
+        whole = sum(totals.values())
+        return {step: t / whole if whole else 0.0 for step, t in totals.items()}
+
+
+# ---- inputs --------------------------------------------------------------------------------
+
+def is_image_name(path) -> bool:
+    return os.path.splitext(path)[1].lower() in READABLE
+
+
+def collect(inputs, output=None, recursive=False) -> list[Item]:
+    """The files named, found in folders (``recursive``: and their subfolders) or matched by
+    glob patterns (``**`` crosses folders), each with its output folder: ``output`` plus
+    the file's folder relative to the folder or pattern base it was found under (the tree
+    is mirrored), or the file's own folder when ``output`` is None."""
+    items, seen = [], set()
+
+    def add(path, base):
+        path = os.path.normpath(path)
+        if path in seen:
+            return
+        seen.add(path)
+        if output is None:
+            out_dir = os.path.dirname(path) or "."
+        else:
+            rel = os.path.relpath(os.path.dirname(path), base) if base is not None else "."
+            out_dir = os.path.normpath(os.path.join(output, rel))
+        items.append(Item(path, out_dir))
+
+    for given in inputs:
+        given = os.fspath(given)
+        if os.path.isdir(given):
+            for path in _images_in(given, recursive):
+                add(path, given)
+        elif glob.has_magic(given) and not os.path.exists(given):
+            base = _pattern_base(given)
+            matches = sorted(p for p in glob.glob(given, recursive=True) if os.path.isfile(p) and is_image_name(p))
+            if not matches:
+                raise ParameterError(f"no image file matches {given!r}")
+            for path in matches:
+                add(path, base)
+        else:  # a file, or a missing one: reading it says what is wrong
+            add(given, None)
+    return items
+
+
+def _images_in(folder, recursive):
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if recursive else []
+        yield from (os.path.join(root, f) for f in sorted(files)
+                    if is_image_name(f) and not f.startswith("."))
+
+
+def _pattern_base(pattern):
+    """The folder a glob pattern starts from: its parts before the first wildcard."""
+    parts = []
+    for part in pattern.split(os.sep):
+        if glob.has_magic(part):
+            break
+        parts.append(part)
+    return os.sep.join(parts) or "."
+
+
+# ---- naming --------------------------------------------------------------------------------
+
+def check_name(template):
+    """A usage error unless ``template`` only uses the fields of :data:`NAME_FIELDS`."""
+    try:
+        used = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as exc:
+        raise ParameterError(f"--name {template!r}: {exc}") from None
+    unknown = [f for f in used if f not in NAME_FIELDS]
+    if unknown:
+        raise ParameterError(f"--name {template!r}: unknown field {{{unknown[0]}}}; "
+                             f"use {', '.join('{' + f + '}' for f in NAME_FIELDS)}")
+
+
+def output_name(job: Job, source: str, out_shape) -> str:
+    """The output file name for ``source``: ``job.name`` filled in. ``{tag}`` is ``k<k>`` for
+    windows, ``<W>x<H>`` (the output size) for ``--size`` and ``--scale``."""
+    stem, ext = os.path.splitext(os.path.basename(source))
+    ext = job.format or _writable_extension(ext)
+    size = f"{out_shape[1]}x{out_shape[0]}"
+    return job.name.format(stem=stem, ext=ext, method=job.method, k="" if job.k is None else job.k,
+                           size=size, tag=f"k{job.k}" if job.k is not None else size)
+
+
+def _writable_extension(ext):
+    return ext.lstrip(".") if ext.lower() in WRITABLE else "png"
+
+
+def _out_shape(job: Job, shape):
+    from . import footprints
+
+    if job.k is not None:
+        return tuple(footprints.window_count(n, job.k, job.stride or job.k) for n in shape)
+    return footprints.output_shape(shape, size=job.size, scale=job.factor)
+
+
+# ---- one file ------------------------------------------------------------------------------
+
+def process(job: Job, item: Item) -> Outcome:
+    """Downscale one file as ``job`` says. Never raises for a bad file: the outcome says why."""
+    from .api import downscale
+    from .read import image_shape, read
+    from .write import write
+
+    target = item.out_file
+    try:
+        if target is None:
+            target = os.path.join(item.out_dir, output_name(job, item.source, _out_shape(job, image_shape(item.source))))
+        if os.path.exists(target):
+            if os.path.exists(item.source) and os.path.samefile(target, item.source) and not job.overwrite:
+                raise ParameterError(f"{target}: refusing to overwrite the input (use --overwrite)")
+            if job.skip_existing:
+                return Outcome(item.source, target, "skipped", "output exists")
+        if not job.overwrite and os.path.exists(target):
+            raise DpdownError(f"{target}: already exists (use --overwrite to replace it, "
+                              "--skip-existing to keep it)")
+        t0 = time.perf_counter()
+        image = read(item.source)
+        t1 = time.perf_counter()
+        result = downscale(image.pixels, job.k, stride=job.stride, shape=job.size, scale=job.factor,
+                           method=job.method, has_alpha=image.has_alpha and job.channel_pool is None,
+                           channel_pool=job.channel_pool, channel_size=job.channel_size, device=job.device,
+                           **job.params)
+        t2 = time.perf_counter()
+        if item.out_dir:
+            os.makedirs(item.out_dir, exist_ok=True)
+        write(result, target, image.info, overwrite=job.overwrite)
+        t3 = time.perf_counter()
+    except DpdownError as exc:
+        return Outcome(item.source, target, "failed", str(exc), exc.exit_code)
+    except MemoryError:
+        return Outcome(item.source, target, "failed", f"{item.source}: out of memory", 1)
+    except Exception as exc:  # an unforeseen failure of one file must not stop the batch
+        return Outcome(item.source, target, "failed", f"{item.source}: {type(exc).__name__}: {exc}", 1)
+    h, w = image.pixels.shape[:2]
+    return Outcome(item.source, target, "done", pixels=h * w,
+                   seconds=dict(decode=t1 - t0, compute=t2 - t1, encode=t3 - t2))
+
+
+# ---- many files ----------------------------------------------------------------------------
+
+def run(job: Job, items, jobs=None, dask=None, on_outcome=None) -> Summary:
+    """Process ``items`` in-process (``jobs=1``), in ``jobs`` worker processes (default: one
+    per core), or on the Dask scheduler at address ``dask``; ``on_outcome`` is called in
+    this process as each file finishes. Ctrl-C or SIGTERM stops the run with no partial file
+    left (``KeyboardInterrupt`` is re-raised after the workers are stopped)."""
+    items = list(items)
+    on_outcome = on_outcome or (lambda outcome: None)
+    outcomes = []
+
+    def done(outcome):
+        outcomes.append(outcome)
+        on_outcome(outcome)
+
+    start = time.perf_counter()
+    jobs = max(1, min(jobs or available_cores(), len(items) or 1))
+    previous = signal.signal(signal.SIGTERM, _interrupt) if _main_thread() else None
+    try:
+        if dask:
+            _run_dask(job, items, dask, done)
+        elif jobs == 1:
+            for item in items:
+                done(process(job, item))
+        else:
+            _run_pool(job, items, jobs, done)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+        from .write import remove_stale_parts
+
+        for folder in sorted({item.out_dir for item in items}):
+            remove_stale_parts(folder)
+    return Summary(outcomes, time.perf_counter() - start)
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _main_thread():
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _init_worker(threads):
+    # before the worker first imports Numba: share the cores, do not oversubscribe them
+    os.environ["NUMBA_NUM_THREADS"] = str(threads)
+    signal.signal(signal.SIGTERM, _interrupt)  # a killed worker removes its partial file
+
+
+def _run_pool(job, items, jobs, done):
+    """Up to ``2·jobs`` files in flight, so memory stays bounded however many there are. A
+    worker that dies (killed, out of memory) fails only the files it and its pool held."""
+    import multiprocessing
+
+    threads = max(1, available_cores() // jobs)
+    pending = list(reversed(items))
+    while pending:
+        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_init_worker, initargs=(threads,))
+        in_flight = {}
+        try:
+            while pending or in_flight:
+                while pending and len(in_flight) < 2 * jobs:
+                    item = pending.pop()
+                    in_flight[pool.submit(process, job, item)] = item
+                finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    item = in_flight.pop(future)
+                    done(future.result())
+        except BrokenProcessPool:
+            for item in in_flight.values():
+                done(Outcome(item.source, None, "failed", f"{item.source}: the worker process died "
+                             "(killed, or out of memory)", 1))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_dask(job, items, address, done):
+    try:
+        from distributed import Client, as_completed
+    except ImportError:
+        raise ParameterError("--dask needs the distributed package: pip install 'dpdown[dask]'") from None
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise DpdownError(f"cannot reach the Dask scheduler at {address} ({exc})") from None
+    with client:
+        futures = {client.submit(process, job, item, pure=False): item for item in items}
+        for future in as_completed(futures):
+            item = futures[future]
+            try:
+                done(future.result())
+            except Exception as exc:  # the task died with its worker (KilledWorker) or could not run
+                done(Outcome(item.source, None, "failed", f"{item.source}: {type(exc).__name__}: {exc}", 1))
