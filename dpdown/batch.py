@@ -13,6 +13,7 @@ import glob
 import os
 import signal
 import string
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -185,6 +186,12 @@ def _out_shape(job: Job, shape):
 
 # ---- one file ------------------------------------------------------------------------------
 
+# One kernel at a time per process: each already runs on all the process's cores, and
+# Numba's fallback threading layer (workqueue) aborts on concurrent launches, as threads of
+# a Dask worker would make. Decoding and encoding still overlap.
+_COMPUTE = threading.Lock()
+
+
 def process(job: Job, item: Item) -> Outcome:
     """Downscale one file as ``job`` says. Never raises for a bad file: the outcome says why."""
     from .api import downscale
@@ -206,10 +213,11 @@ def process(job: Job, item: Item) -> Outcome:
         t0 = time.perf_counter()
         image = read(item.source)
         t1 = time.perf_counter()
-        result = downscale(image.pixels, job.k, stride=job.stride, shape=job.size, scale=job.factor,
-                           method=job.method, has_alpha=image.has_alpha and job.channel_pool is None,
-                           channel_pool=job.channel_pool, channel_size=job.channel_size, device=job.device,
-                           **job.params)
+        with _COMPUTE:
+            result = downscale(image.pixels, job.k, stride=job.stride, shape=job.size, scale=job.factor,
+                               method=job.method, has_alpha=image.has_alpha and job.channel_pool is None,
+                               channel_pool=job.channel_pool, channel_size=job.channel_size,
+                               device=job.device, **job.params)
         t2 = time.perf_counter()
         if item.out_dir:
             os.makedirs(item.out_dir, exist_ok=True)
@@ -270,8 +278,6 @@ def available_cores() -> int:
 
 
 def _main_thread():
-    import threading
-
     return threading.current_thread() is threading.main_thread()
 
 
