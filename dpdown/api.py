@@ -6,13 +6,14 @@ import dataclasses
 
 import numpy as np
 
-from . import device as devices, footprints, registry
+from . import device as devices, footprints, registry, strips
 from .errors import ParameterError
 from .working import to_working
 
 
 def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid",
-              has_alpha=None, channel_pool=None, channel_size=1, device="cpu", **params):
+              has_alpha=None, channel_pool=None, channel_size=1, device="cpu", linear=False,
+              memory_budget=None, **params):
     """Downscale an image with a detail-preserving or pooling method.
 
     Parameters
@@ -47,6 +48,15 @@ def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid"
         the GPU when one is usable, else the CPU with a ``dpdown.device.CpuFallback``
         warning. Both give the same result within float rounding, and exactly the same for
         the stochastic methods. ``cuda`` without a usable GPU raises ``DeviceError``.
+    linear : bool
+        Pool in linear light: colour (not alpha) is decoded from sRGB before pooling and
+        encoded back after, inside the kernels (a lookup table for integer images). Avoids
+        the darkened fine detail and dark halos of pooling gamma-encoded values; see
+        :mod:`dpdown.colour`.
+    memory_budget : int or str, optional
+        Bytes of working memory (e.g. ``"512M"``); a larger job runs in horizontal strips of
+        output rows with the same result (:mod:`dpdown.strips`). Default
+        ``$DPDOWN_MEMORY_BUDGET`` or 2 GiB.
     **params
         The method's parameters, e.g. ``lam=1.0`` for DPID, ``alpha``, ``lam``, ``variant``,
         ``guide``, ``filter`` for DPP.
@@ -64,14 +74,15 @@ def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid"
     """
     spec = registry.get(method)
     values = spec.resolve(params)
-    work = to_working(img, has_alpha, channel_pool, channel_size)
+    work = to_working(img, has_alpha, channel_pool, channel_size, linear)
     if isinstance(k, (float, np.floating)) and not float(k).is_integer():
         raise ParameterError(f"k must be an integer window size (got {k}); use scale= for a non-integer factor")
     footprint = footprints.plan(work.shape, k=k, stride=stride, out_shape=shape, scale=scale)
+    footprint = spec.plan(work.shape, footprint, values)
     work = dataclasses.replace(work, final=True)
     if devices.resolve(device) == "cuda":
         work = dataclasses.replace(work, device_pixels=devices.to_device(work.pixels))
-    out = devices.to_host(spec.run(work, footprint, **values))
+    out = strips.run(spec, work, footprint, values, memory_budget)
     return out[:, :, 0] if work.squeeze else out
 
 
