@@ -97,8 +97,12 @@ def _notices():
         click.echo(f"dpdown: notice: {w.message}", err=True)
 
 
-def _default_output(src, method, k, shape):
+def _default_output(src, method, k, shape, fmt=None):
+    from .write import EXTENSIONS, FORMATS
+
     stem, ext = os.path.splitext(os.path.basename(src))
+    if fmt is not None:
+        ext = EXTENSIONS[FORMATS[fmt.lower()]]
     tag = f"k{k}" if k is not None else f"{shape[1]}x{shape[0]}"
     return f"{stem}_{method}_{tag}{ext or '.png'}"
 
@@ -111,12 +115,17 @@ Examples:
   dpdown scale photo.png --size 640x480 -o out.png   # exact size
   dpdown scale photo.png --scale 0.3 -o out.png      # non-integer factor
   dpdown scale photo.png -k 2 --stride 1 --method avg
+  dpdown scale photo.jpg -k 4 --linear --quality 95 -o small.jpg
+  cat scan.tif | dpdown scale - -k 4 -o - --format png > small.png
 
 Without -o the output is written beside the input as <stem>_<method>_k<k>.<ext>
 (or _<W>x<H> for --size/--scale). An existing file is never replaced without
---overwrite. Run 'dpdown methods' for every method and its parameters.""")
-@click.argument("input", type=click.Path(dir_okay=True, path_type=str))
-@click.option("-o", "--output", type=click.Path(path_type=str), help="Output file (format from its extension) or folder.")
+--overwrite. The ICC profile and EXIF are kept (orientation applied to the
+pixels), 16-bit stays 16-bit in PNG and TIFF; see README "Colour, alpha and
+metadata". Run 'dpdown methods' for every method and its parameters.""")
+@click.argument("input", type=click.Path(dir_okay=True, allow_dash=True, path_type=str))
+@click.option("-o", "--output", type=click.Path(allow_dash=True, path_type=str),
+              help="Output file (format from its extension or --format), folder, or - for standard output.")
 @click.option("-k", type=click.IntRange(min=1), help="Window size: each output pixel pools a k×k window.")
 @click.option("--stride", type=click.IntRange(min=1), help="Step between windows (default: k).")
 @click.option("--size", "size", metavar="WxH", help="Exact output size; 640x or x480 keeps the aspect ratio.")
@@ -136,14 +145,29 @@ Without -o the output is written beside the input as <stem>_<method>_k<k>.<ext>
               envvar="DPDOWN_DEVICE", help="Where the kernels run: cpu (all cores), cuda (an NVIDIA GPU; "
               "an error if there is none) or auto (the GPU when usable, else the CPU with a notice). "
               "Env: DPDOWN_DEVICE.")
+@click.option("--format", "fmt", type=click.Choice(sorted(__import__("dpdown.write").write.FORMATS),
+              case_sensitive=False), help="Output format (default: from the output's extension; needed for -o -).")
+@click.option("--quality", type=click.IntRange(1, 100), metavar="Q",
+              help="JPEG/WebP quality, 1-100 (default 90).")
+@click.option("--strip", is_flag=True, help="Drop metadata: ICC profile, EXIF, resolution (kept by default).")
+@click.option("--linear", is_flag=True,
+              help="Pool in linear light: decode sRGB before downscaling and encode after (avoids darkened "
+                   "fine detail and dark halos; alpha is never decoded).")
+@click.option("--max-pixels", type=click.IntRange(min=0), default=500_000_000, show_default=True, metavar="N",
+              help="Refuse images with more pixels than this (decompression-bomb guard); 0: no limit.")
+@click.option("--memory-budget", metavar="BYTES", envvar="DPDOWN_MEMORY_BUDGET",
+              help="Working memory before the image is processed in strips of rows (same result), "
+                   "e.g. 512M, 4G. Default 2G. Env: DPDOWN_MEMORY_BUDGET.")
+@click.option("-v", "--verbose", is_flag=True, help="Say every conversion made (CMYK, palette, orientation, "
+              "bit depth, first frame).")
 @_method_options
 def scale(input, output, k, stride, size, factor, method, overwrite, channel_pool, channel_stride, device,
-          **options):
+          fmt, quality, strip, linear, max_pixels, memory_budget, verbose, **options):
     """Downscale INPUT with a detail-preserving or pooling method."""
     from . import footprints
-    from .api import downscale
-    from .read import read
-    from .write import format_for, write
+    from .files import FileOptions, scale_file
+    from .strips import parse_bytes
+    from .write import format_for
 
     spec = registry.get(method)
     params = _method_params(spec, options)
@@ -152,21 +176,28 @@ def scale(input, output, k, stride, size, factor, method, overwrite, channel_poo
     if stride is not None and k is None:
         raise click.UsageError("--stride needs -k")
     out_size = footprints.parse_size(size) if size is not None else None
+    if input == "-" and output is None:
+        raise click.UsageError("reading standard input (-) needs -o FILE, or -o - with --format")
     if output is not None and not os.path.isdir(output):
-        format_for(output)  # an unknown extension is an error before any work is done
-    image = read(input)
+        format_for(output, fmt)  # an unknown format is an error before any work is done
+    file_options = FileOptions(format=fmt, quality=quality, strip=strip, max_pixels=max_pixels,
+                               overwrite=overwrite)
+    args = dict(k=k, stride=stride, shape=out_size, scale=factor, method=method, channel_pool=channel_pool,
+                channel_size=channel_stride, device=device, linear=linear,
+                memory_budget=None if memory_budget is None else parse_bytes(memory_budget), **params)
+    if output is None or os.path.isdir(output):  # the name carries the output size
+        def target(out_shape):
+            return os.path.join(output or os.path.dirname(input),
+                                _default_output(input, method, k, out_shape, fmt))
+    else:
+        target = output
     with _notices():
-        result = downscale(image.pixels, k, stride=stride, shape=out_size, scale=factor, method=method,
-                           has_alpha=image.has_alpha and channel_pool is None, channel_pool=channel_pool,
-                           channel_size=channel_stride, device=device, **params)
-    name = _default_output(input, method, k, result.shape[:2])
-    target = os.path.join(output, name) if output and os.path.isdir(output) else \
-        output or os.path.join(os.path.dirname(input), name)
-    if os.path.exists(target) and os.path.samefile(target, input) and not overwrite:
-        raise ParameterError(f"{target}: refusing to overwrite the input (use --overwrite)")
-    write(result, target, image.info, overwrite=overwrite)
-    h, w = image.pixels.shape[:2]
-    click.echo(f"{input} ({w}x{h}) -> {target} ({result.shape[1]}x{result.shape[0]}, {method})", err=True)
+        report = scale_file(input, target, file_options, **args)
+    if verbose:
+        for note in report.notes:
+            click.echo(f"dpdown: {report.source}: {note}", err=True)
+    (w, h), (ow, oh) = report.in_size, report.out_size
+    click.echo(f"{input} ({w}x{h}) -> {report.target} ({ow}x{oh}, {method})", err=True)
 
 
 @cli.command("methods")
