@@ -11,6 +11,8 @@ import click
 
 from . import __version__, registry
 from .errors import DpdownError, ParameterError
+from .read import DEFAULT_MAX_PIXELS
+from .write import FORMATS
 
 _KINDS = {"float": click.FLOAT, "int": click.INT, "floats": click.STRING}
 
@@ -98,7 +100,7 @@ def _notices():
 
 
 def _default_output(src, method, k, shape, fmt=None):
-    from .write import EXTENSIONS, FORMATS
+    from .write import EXTENSIONS
 
     stem, ext = os.path.splitext(os.path.basename(src))
     if fmt is not None:
@@ -145,15 +147,15 @@ metadata". Run 'dpdown methods' for every method and its parameters.""")
               envvar="DPDOWN_DEVICE", help="Where the kernels run: cpu (all cores), cuda (an NVIDIA GPU; "
               "an error if there is none) or auto (the GPU when usable, else the CPU with a notice). "
               "Env: DPDOWN_DEVICE.")
-@click.option("--format", "fmt", type=click.Choice(sorted(__import__("dpdown.write").write.FORMATS),
-              case_sensitive=False), help="Output format (default: from the output's extension; needed for -o -).")
+@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS), case_sensitive=False), help="Output format (default: from the output's extension; needed for -o -).")
 @click.option("--quality", type=click.IntRange(1, 100), metavar="Q",
               help="JPEG/WebP quality, 1-100 (default 90).")
 @click.option("--strip", is_flag=True, help="Drop metadata: ICC profile, EXIF, resolution (kept by default).")
 @click.option("--linear", is_flag=True,
               help="Pool in linear light: decode sRGB before downscaling and encode after (avoids darkened "
                    "fine detail and dark halos; alpha is never decoded).")
-@click.option("--max-pixels", type=click.IntRange(min=0), default=500_000_000, show_default=True, metavar="N",
+@click.option("--max-pixels", type=click.IntRange(min=0), default=DEFAULT_MAX_PIXELS, show_default=True,
+              metavar="N",
               help="Refuse images with more pixels than this (decompression-bomb guard); 0: no limit.")
 @click.option("--memory-budget", metavar="BYTES", envvar="DPDOWN_MEMORY_BUDGET",
               help="Working memory before the image is processed in strips of rows (same result), "

@@ -259,3 +259,13 @@ def test_max_pixels_option(tmp_path):
     assert result.exit_code == 1 and "--max-pixels" in result.output
     assert run("scale", tmp_path / "in.png", "-k", "2", "-m", "avg", "--max-pixels", "400",
                "-o", tmp_path / "o.png").exit_code == 0
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype,method", [(np.uint8, "dpid"), (np.uint16, "avg")])
+def test_linear_light_on_cuda_matches_the_cpu(dtype, method):
+    # uint8: the table in CUDA constant memory; uint16: the formula (the CPU uses a table)
+    img = random_image((9, 8, 4), dtype, seed=2)
+    cpu = dpdown.downscale(img, 3, method=method, linear=True)
+    gpu = dpdown.downscale(img, 3, method=method, linear=True, device="cuda")
+    assert np.abs(cpu.astype(np.int64) - gpu).max() <= 1
