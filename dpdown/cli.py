@@ -147,7 +147,8 @@ metadata". Run 'dpdown methods' for every method and its parameters.""")
               envvar="DPDOWN_DEVICE", help="Where the kernels run: cpu (all cores), cuda (an NVIDIA GPU; "
               "an error if there is none) or auto (the GPU when usable, else the CPU with a notice). "
               "Env: DPDOWN_DEVICE.")
-@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS), case_sensitive=False), help="Output format (default: from the output's extension; needed for -o -).")
+@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS), case_sensitive=False),
+              help="Output format (default: from the output's extension; needed for -o -).")
 @click.option("--quality", type=click.IntRange(1, 100), metavar="Q",
               help="JPEG/WebP quality, 1-100 (default 90).")
 @click.option("--strip", is_flag=True, help="Drop metadata: ICC profile, EXIF, resolution (kept by default).")
