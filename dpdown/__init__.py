@@ -6,7 +6,8 @@
 
 from ._version import __version__
 
-__all__ = ["__version__", "downscale", "downscale_files", "available_methods"]
+__all__ = ["__version__", "downscale", "downscale_files", "available_methods", "read_image", "write_image",
+           "scale_file"]
 
 
 def __getattr__(name):
@@ -14,4 +15,13 @@ def __getattr__(name):
     if name in ("downscale", "downscale_files", "available_methods"):
         from . import api
         return getattr(api, name)
+    if name == "read_image":
+        from .read import read
+        return read
+    if name == "write_image":
+        from .write import write
+        return write
+    if name == "scale_file":
+        from .files import scale_file
+        return scale_file
     raise AttributeError(f"module 'dpdown' has no attribute {name!r}")

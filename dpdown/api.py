@@ -6,13 +6,14 @@ import dataclasses
 
 import numpy as np
 
-from . import device as devices, footprints, registry
+from . import device as devices, footprints, registry, strips
 from .errors import ParameterError
 from .working import to_working
 
 
 def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid",
-              has_alpha=None, channel_pool=None, channel_size=1, device="cpu", **params):
+              has_alpha=None, channel_pool=None, channel_size=1, device="cpu", linear=False,
+              memory_budget=None, **params):
     """Downscale an image with a detail-preserving or pooling method.
 
     Parameters
@@ -47,6 +48,15 @@ def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid"
         the GPU when one is usable, else the CPU with a ``dpdown.device.CpuFallback``
         warning. Both give the same result within float rounding, and exactly the same for
         the stochastic methods. ``cuda`` without a usable GPU raises ``DeviceError``.
+    linear : bool
+        Pool in linear light: colour (not alpha) is decoded from sRGB before pooling and
+        encoded back after, inside the kernels (a lookup table for integer images). Avoids
+        the darkened fine detail and dark halos of pooling gamma-encoded values; see
+        :mod:`dpdown.colour`.
+    memory_budget : int or str, optional
+        Bytes of working memory (e.g. ``"512M"``); a larger job runs in horizontal strips of
+        output rows with the same result (:mod:`dpdown.strips`). Default
+        ``$DPDOWN_MEMORY_BUDGET`` or 2 GiB.
     **params
         The method's parameters, e.g. ``lam=1.0`` for DPID, ``alpha``, ``lam``, ``variant``,
         ``guide``, ``filter`` for DPP.
@@ -64,14 +74,15 @@ def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid"
     """
     spec = registry.get(method)
     values = spec.resolve(params)
-    work = to_working(img, has_alpha, channel_pool, channel_size)
+    work = to_working(img, has_alpha, channel_pool, channel_size, linear)
     if isinstance(k, (float, np.floating)) and not float(k).is_integer():
         raise ParameterError(f"k must be an integer window size (got {k}); use scale= for a non-integer factor")
     footprint = footprints.plan(work.shape, k=k, stride=stride, out_shape=shape, scale=scale)
+    footprint = spec.plan(work.shape, footprint, values)
     work = dataclasses.replace(work, final=True)
     if devices.resolve(device) == "cuda":
         work = dataclasses.replace(work, device_pixels=devices.to_device(work.pixels))
-    out = devices.to_host(spec.run(work, footprint, **values))
+    out = strips.run(spec, work, footprint, values, memory_budget)
     return out[:, :, 0] if work.squeeze else out
 
 
@@ -81,9 +92,8 @@ def available_methods():
 
 
 def downscale_files(inputs, output=None, k=None, *, recursive=False, jobs=None, dask=None, name=None,
-                    format=None, overwrite=False, skip_existing=False, stride=None, shape=None, scale=None,
-                    method="dpid", channel_pool=None, channel_size=1, device="cpu", on_outcome=None,
-                    **params):
+                    skip_existing=False, format=None, quality=None, strip=False, max_pixels=None,
+                    overwrite=False, on_outcome=None, **downscale_args):
     """Downscale image files and folders, in parallel, as ``dpdown scale`` does.
 
     Parameters
@@ -93,8 +103,10 @@ def downscale_files(inputs, output=None, k=None, *, recursive=False, jobs=None, 
         patterns (``**`` crosses folders).
     output : str, optional
         Folder for the outputs, which mirror the input tree; None writes each beside its input.
-    k, stride, shape, scale, method, channel_pool, channel_size, device, **params
-        As for :func:`downscale`.
+    k : int, optional
+        Window size; with ``**downscale_args`` (``stride``, ``shape``, ``scale``, ``method``,
+        ``linear``, ``memory_budget``, ``device``, the method's parameters...) as for
+        :func:`downscale`.
     recursive : bool
         Look in the subfolders of folder inputs too.
     jobs : int, optional
@@ -104,10 +116,10 @@ def downscale_files(inputs, output=None, k=None, *, recursive=False, jobs=None, 
     name : str, optional
         Output name template, default ``{stem}_{method}_{tag}.{ext}``; fields ``stem``,
         ``ext``, ``method``, ``k``, ``size`` (``WxH``) and ``tag`` (``k<k>`` or the size).
-    format : str, optional
-        Output extension (``png``, ``jpg``, ...); default the input's.
-    overwrite, skip_existing : bool
-        Replace, or leave alone, existing outputs; by default each is a failure.
+    skip_existing, overwrite : bool
+        Leave alone, or replace, existing outputs; by default each is a failure.
+    format, quality, strip, max_pixels
+        How files are written and read: :class:`dpdown.files.FileOptions`.
     on_outcome : callable, optional
         Called with each file's :class:`dpdown.batch.Outcome` as it finishes.
 
@@ -123,15 +135,19 @@ def downscale_files(inputs, output=None, k=None, *, recursive=False, jobs=None, 
     >>> [o.reason for o in summary.failures]
     """
     from . import batch
+    from .files import FileOptions
+    from .read import DEFAULT_MAX_PIXELS
 
-    spec = registry.get(method)
-    values = spec.resolve(params)
-    footprints.check_request(k, stride, shape, scale)
+    downscale_args = dict(downscale_args, k=k)
+    spec = registry.get(downscale_args.get("method", "dpid"))
+    own = set(downscale_args) - {p.name for p in spec.params}
+    spec.resolve({key: v for key, v in downscale_args.items() if key not in own})
+    footprints.check_request(k, downscale_args.get("stride"), downscale_args.get("shape"), downscale_args.get("scale"))
     if name is not None:
         batch.check_name(name)
     if overwrite and skip_existing:
         raise ParameterError("overwrite and skip_existing exclude each other")
-    job = batch.Job(method, values, k, stride, shape, scale, channel_pool, channel_size, device,
-                    name or batch.DEFAULT_NAME, format, overwrite, skip_existing)
+    files = FileOptions(format, quality, strip, DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels, overwrite)
+    job = batch.Job(downscale_args, files, name or batch.DEFAULT_NAME, skip_existing)
     inputs = [inputs] if isinstance(inputs, (str, bytes)) or not hasattr(inputs, "__iter__") else inputs
     return batch.run(job, batch.collect(inputs, output, recursive), jobs, dask, on_outcome)

@@ -20,7 +20,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from .errors import DpdownError, ParameterError
-from .formats import READABLE, WRITABLE
+from .files import FileOptions
+from .formats import EXTENSIONS, FORMATS, READABLE
 
 DEFAULT_NAME = "{stem}_{method}_{tag}.{ext}"
 NAME_FIELDS = ("stem", "ext", "method", "k", "size", "tag")
@@ -28,20 +29,13 @@ NAME_FIELDS = ("stem", "ext", "method", "k", "size", "tag")
 
 @dataclass(frozen=True)
 class Job:
-    """What to do to every image: the method and its footprint, naming and overwriting."""
+    """What to do to every image: ``downscale`` holds the arguments of
+    :func:`dpdown.downscale` (``k``, ``method``, the method's parameters, ``linear``...),
+    ``files`` how files are read and written, ``name`` the output name template."""
 
-    method: str = "dpid"
-    params: dict = field(default_factory=dict)
-    k: int | None = None
-    stride: int | None = None
-    size: tuple | None = None          # (rows, cols), either may be None
-    factor: float | None = None
-    channel_pool: str | None = None
-    channel_size: int = 1
-    device: str = "cpu"
+    downscale: dict
+    files: FileOptions = FileOptions()
     name: str = DEFAULT_NAME
-    format: str | None = None          # output extension without the dot; None: the input's
-    overwrite: bool = False
     skip_existing: bool = False
 
 
@@ -63,6 +57,7 @@ class Outcome:
     exit_code: int = 0          # of the error, for a single-file run
     pixels: int = 0             # input pixels of a done image
     seconds: dict = field(default_factory=dict)  # decode, compute, encode
+    notes: list = field(default_factory=list)    # conversions made (read.Image.notes)
 
 
 @dataclass
@@ -166,72 +161,66 @@ def output_name(job: Job, source: str, out_shape) -> str:
     """The output file name for ``source``: ``job.name`` filled in. ``{tag}`` is ``k<k>`` for
     windows, ``<W>x<H>`` (the output size) for ``--size`` and ``--scale``."""
     stem, ext = os.path.splitext(os.path.basename(source))
-    ext = job.format or _writable_extension(ext)
+    fmt = job.files.format or ext.lstrip(".").lower()
+    ext = EXTENSIONS[FORMATS[fmt]].lstrip(".") if fmt in FORMATS else "png"
+    k = job.downscale.get("k")
     size = f"{out_shape[1]}x{out_shape[0]}"
-    return job.name.format(stem=stem, ext=ext, method=job.method, k="" if job.k is None else job.k,
-                           size=size, tag=f"k{job.k}" if job.k is not None else size)
-
-
-def _writable_extension(ext):
-    return ext.lstrip(".") if ext.lower() in WRITABLE else "png"
+    return job.name.format(stem=stem, ext=ext, method=job.downscale.get("method", "dpid"),
+                           k="" if k is None else k, size=size, tag=f"k{k}" if k is not None else size)
 
 
 def _out_shape(job: Job, shape):
     from . import footprints
 
-    if job.k is not None:
-        return tuple(footprints.window_count(n, job.k, job.stride or job.k) for n in shape)
-    return footprints.output_shape(shape, size=job.size, scale=job.factor)
+    args = job.downscale
+    if args.get("k") is not None:
+        return tuple(footprints.window_count(n, args["k"], args.get("stride") or args["k"]) for n in shape)
+    return footprints.output_shape(shape, size=args.get("shape"), scale=args.get("scale"))
 
 
 # ---- one file ------------------------------------------------------------------------------
 
-# One kernel at a time per process: each already runs on all the process's cores, and
-# Numba's fallback threading layer (workqueue) aborts on concurrent launches, as threads of
-# a Dask worker would make. Decoding and encoding still overlap.
-_COMPUTE = threading.Lock()
+class _Skip(Exception):
+    """The output exists and the job keeps existing outputs."""
 
 
 def process(job: Job, item: Item) -> Outcome:
     """Downscale one file as ``job`` says. Never raises for a bad file: the outcome says why."""
-    from .api import downscale
-    from .read import image_shape, read
-    from .write import write
+    from .files import scale_file
+    from .read import image_shape
+
+    def target_for(out_shape):
+        target = os.path.join(item.out_dir, output_name(job, item.source, out_shape))
+        if job.skip_existing and os.path.exists(target):
+            raise _Skip(target)
+        return target
 
     target = item.out_file
     try:
-        if target is None:
-            target = os.path.join(item.out_dir, output_name(job, item.source, _out_shape(job, image_shape(item.source))))
-        if os.path.exists(target):
-            if os.path.exists(item.source) and os.path.samefile(target, item.source) and not job.overwrite:
+        if target is None:  # named before decoding where the header tells the size
+            shape = image_shape(item.source)
+            target = target_for(_out_shape(job, shape)) if shape is not None else target_for
+        elif job.skip_existing and os.path.exists(target):
+            raise _Skip(target)
+        if isinstance(target, str) and os.path.exists(target) and not job.files.overwrite:  # before any work
+            if os.path.exists(item.source) and os.path.samefile(target, item.source):
                 raise ParameterError(f"{target}: refusing to overwrite the input (use --overwrite)")
-            if job.skip_existing:
-                return Outcome(item.source, target, "skipped", "output exists")
-        if not job.overwrite and os.path.exists(target):
             raise DpdownError(f"{target}: already exists (use --overwrite to replace it, "
                               "--skip-existing to keep it)")
-        t0 = time.perf_counter()
-        image = read(item.source)
-        t1 = time.perf_counter()
-        with _COMPUTE:
-            result = downscale(image.pixels, job.k, stride=job.stride, shape=job.size, scale=job.factor,
-                               method=job.method, has_alpha=image.has_alpha and job.channel_pool is None,
-                               channel_pool=job.channel_pool, channel_size=job.channel_size,
-                               device=job.device, **job.params)
-        t2 = time.perf_counter()
         if item.out_dir:
             os.makedirs(item.out_dir, exist_ok=True)
-        write(result, target, image.info, overwrite=job.overwrite)
-        t3 = time.perf_counter()
+        report = scale_file(item.source, target, job.files, **job.downscale)
+    except _Skip as skip:
+        return Outcome(item.source, str(skip), "skipped", "output exists")
     except DpdownError as exc:
-        return Outcome(item.source, target, "failed", str(exc), exc.exit_code)
+        return Outcome(item.source, target if isinstance(target, str) else None, "failed", str(exc),
+                       exc.exit_code)
     except MemoryError:
-        return Outcome(item.source, target, "failed", f"{item.source}: out of memory", 1)
+        return Outcome(item.source, None, "failed", f"{item.source}: out of memory", 1)
     except Exception as exc:  # an unforeseen failure of one file must not stop the batch
-        return Outcome(item.source, target, "failed", f"{item.source}: {type(exc).__name__}: {exc}", 1)
-    h, w = image.pixels.shape[:2]
-    return Outcome(item.source, target, "done", pixels=h * w,
-                   seconds=dict(decode=t1 - t0, compute=t2 - t1, encode=t3 - t2))
+        return Outcome(item.source, None, "failed", f"{item.source}: {type(exc).__name__}: {exc}", 1)
+    w, h = report.in_size
+    return Outcome(item.source, report.target, "done", pixels=w * h, seconds=report.seconds, notes=report.notes)
 
 
 # ---- many files ----------------------------------------------------------------------------

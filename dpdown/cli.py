@@ -12,7 +12,8 @@ import click
 
 from . import __version__, batch, registry
 from .errors import DpdownError, ParameterError
-from .formats import WRITABLE
+from .formats import FORMATS
+from .read import DEFAULT_MAX_PIXELS
 
 _KINDS = {"float": click.FLOAT, "int": click.INT, "floats": click.STRING}
 
@@ -122,8 +123,9 @@ beside its input. Names follow --name (default {stem}_{method}_{tag}.{ext};
 tag is k<k>, or <W>x<H> with --size/--scale). An existing file is never
 replaced without --overwrite. One bad file is reported and the rest go on; the
 exit status is 1 if any file failed. Run 'dpdown methods' for every method.""")
-@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...", type=click.Path(path_type=str))
-@click.option("-o", "--output", type=click.Path(path_type=str), help="Output file (format from its extension) or folder.")
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...", type=click.Path(allow_dash=True, path_type=str))
+@click.option("-o", "--output", type=click.Path(allow_dash=True, path_type=str),
+              help="Output file (format from its extension or --format), folder, or - for standard output.")
 @click.option("-k", type=click.IntRange(min=1), help="Window size: each output pixel pools a k×k window.")
 @click.option("--stride", type=click.IntRange(min=1), help="Step between windows (default: k).")
 @click.option("--size", "size", metavar="WxH", help="Exact output size; 640x or x480 keeps the aspect ratio.")
@@ -145,8 +147,19 @@ exit status is 1 if any file failed. Run 'dpdown methods' for every method.""")
 @click.option("-r", "--recursive", is_flag=True, help="Take the images of the folders' subfolders too.")
 @click.option("--name", "name", default=batch.DEFAULT_NAME, show_default=True,
               help="Output file name template; fields: {stem} {ext} {method} {k} {size} (WxH) {tag}.")
-@click.option("--format", "fmt", type=click.Choice(sorted(e.lstrip(".") for e in WRITABLE)),
-              help="Output format for the {ext} of --name (default: the input's, PNG if it is not writable).")
+@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS), case_sensitive=False),
+              help="Output format (default: from -o's extension, or the input's for --name's {ext}, PNG if "
+                   "that is not writable); needed for -o -.")
+@click.option("--quality", type=click.IntRange(1, 100), metavar="Q", help="JPEG/WebP quality, 1-100 (default 90).")
+@click.option("--strip", is_flag=True, help="Drop metadata: ICC profile, EXIF, resolution (kept by default).")
+@click.option("--linear", is_flag=True,
+              help="Pool in linear light: decode sRGB before downscaling and encode after (avoids darkened "
+                   "fine detail and dark halos; alpha is never decoded).")
+@click.option("--max-pixels", type=click.IntRange(min=0), default=DEFAULT_MAX_PIXELS, show_default=True,
+              metavar="N", help="Refuse images with more pixels than this (decompression-bomb guard); 0: no limit.")
+@click.option("--memory-budget", metavar="BYTES", envvar="DPDOWN_MEMORY_BUDGET",
+              help="Working memory before an image is processed in strips of rows (same result), "
+                   "e.g. 512M, 4G. Default 2G. Env: DPDOWN_MEMORY_BUDGET.")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files (even an input).")
 @click.option("--skip-existing", is_flag=True, help="Leave existing output files alone (resume a run).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: one per core); "
@@ -155,11 +168,16 @@ exit status is 1 if any file failed. Run 'dpdown methods' for every method.""")
               "scheduler (e.g. tcp://host:8786; needs dpdown[dask]); inputs and outputs must be on paths "
               "every worker sees. Env: DPDOWN_DASK.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures.")
+@click.option("-v", "--verbose", is_flag=True, help="Say every conversion made (CMYK, palette, orientation, "
+              "bit depth, first frame).")
 @_method_options
 def scale(inputs, output, k, stride, size, factor, method, channel_pool, channel_stride, device, recursive,
-          name, fmt, overwrite, skip_existing, jobs, dask, quiet, **options):
+          name, fmt, quality, strip, linear, max_pixels, memory_budget, overwrite, skip_existing, jobs, dask,
+          quiet, verbose, **options):
     """Downscale images with a detail-preserving or pooling method."""
     from . import footprints
+    from .files import FileOptions
+    from .strips import parse_bytes
 
     spec = registry.get(method)
     params = _method_params(spec, options)
@@ -170,35 +188,37 @@ def scale(inputs, output, k, stride, size, factor, method, channel_pool, channel
     if overwrite and skip_existing:
         raise click.UsageError("--overwrite and --skip-existing exclude each other")
     batch.check_name(name)
-    job = batch.Job(method, params, k, stride, footprints.parse_size(size) if size is not None else None, factor,
-                    channel_pool, channel_stride, device, name, fmt, overwrite, skip_existing)
+    args = dict(k=k, stride=stride, shape=footprints.parse_size(size) if size is not None else None, scale=factor,
+                method=method, channel_pool=channel_pool, channel_size=channel_stride, device=device, linear=linear,
+                memory_budget=None if memory_budget is None else parse_bytes(memory_budget), **params)
+    files = FileOptions(fmt and fmt.lower(), quality, strip, max_pixels, overwrite)
+    job = batch.Job(args, files, name, skip_existing)
     single = len(inputs) == 1 and not os.path.isdir(inputs[0]) and \
         (os.path.exists(inputs[0]) or not glob.has_magic(inputs[0]))
     if single:
-        _scale_one(job, inputs[0], output)
+        _scale_one(job, inputs[0], output, verbose)
         return 0
-    if output is not None and os.path.exists(output) and not os.path.isdir(output):
+    if output is not None and (output == "-" or os.path.exists(output) and not os.path.isdir(output)):
         raise click.UsageError(f"-o {output}: with several inputs, -o must be a folder")
     items = batch.collect(inputs, output, recursive)
     if not items:
         raise DpdownError("no image files found in " + ", ".join(inputs) + ("" if recursive else
                              " (use -r to look in subfolders)"))
-    summary = _run_batch(job, items, jobs, dask, quiet)
+    summary = _run_batch(job, items, jobs, dask, quiet, verbose)
     return 1 if summary.failures else 0
 
 
-def _scale_one(job, source, output):
+def _scale_one(job, source, output, verbose):
     """One file: errors are the run's error (its exit status), no summary."""
     from .write import format_for
 
+    if source == "-" and output is None:
+        raise click.UsageError("reading standard input (-) needs -o FILE, or -o - with --format")
     out_dir, out_file = os.path.dirname(source) or ".", None
     if output is not None and os.path.isdir(output):
         out_dir = output
     elif output is not None:
-        # an unknown or contradicted extension is an error before any work is done
-        if job.format and format_for(output) != format_for("." + job.format):
-            raise click.UsageError(f"--format {job.format} contradicts the extension of -o {output}")
-        format_for(output)
+        format_for(output, job.files.format)  # an unknown format is an error before any work is done
         out_file = output
     with _notices():
         outcome = batch.process(job, batch.Item(source, out_dir, out_file))
@@ -206,11 +226,14 @@ def _scale_one(job, source, output):
         exc = DpdownError(outcome.reason)
         exc.exit_code = outcome.exit_code
         raise exc
-    click.echo(f"{source} -> {outcome.target} ({job.method})" + (" skipped: exists" if
+    if verbose:
+        for note in outcome.notes:
+            click.echo(f"dpdown: {source}: {note}", err=True)
+    click.echo(f"{source} -> {outcome.target} ({job.downscale['method']})" + (" skipped: exists" if
                outcome.status == "skipped" else ""), err=True)
 
 
-def _run_batch(job, items, jobs, dask, quiet):
+def _run_batch(job, items, jobs, dask, quiet, verbose):
     from rich.console import Console
     from rich.markup import escape
 
@@ -223,6 +246,9 @@ def _run_batch(job, items, jobs, dask, quiet):
                 console.print(f"[red]failed[/red] {escape(outcome.reason)}")
             elif not quiet and not live:
                 console.print(f"{outcome.status} {escape(outcome.source)} -> {escape(outcome.target)}")
+            if verbose:
+                for note in outcome.notes:
+                    console.print(f"dpdown: {escape(outcome.source)}: {escape(note)}")
         summary = batch.run(job, items, jobs, dask, report)
     if not quiet:
         _print_summary(console, summary)

@@ -81,6 +81,10 @@ class Method:
     """A downscaling method: what it is called, what it takes, where it comes from, how it runs.
 
     ``run(work, footprint, **params)`` returns float64 working values (H'×W'×C').
+    ``footprint(shape, footprint, **params)``, for the few methods that choose their own
+    footprint (S3's random rows and columns), turns the planned footprint into the one they
+    pool, so that :mod:`dpdown.strips` can cut the final footprint into strips; ``run`` given
+    a footprint so chosen pools it as it is.
     """
 
     name: str
@@ -90,6 +94,11 @@ class Method:
     run: Callable
     params: tuple[Param, ...] = field(default_factory=tuple)
     notes: str = ""
+    footprint: Callable | None = None
+
+    def plan(self, shape, footprint, params: dict):
+        """The footprint this method pools, from the planned one (see ``footprint``)."""
+        return footprint if self.footprint is None else self.footprint(shape, footprint, **params)
 
     def resolve(self, given: dict) -> dict:
         """Defaults filled in and every value checked; unknown names are an error."""

@@ -30,17 +30,19 @@ import types
 
 import numpy as np
 
+from . import colour
 from .jit import Lazy, inline, jit, prange, specialise
 
 
 @inline
 def load_pixel(img, y, x, scale, alpha, n, px):
-    """The ``n`` working values of pixel (y, x) into ``px``: scaled, colour premultiplied by
-    alpha, and pooled across channels when ``CHANNEL_POOL`` asks (paper 003): groups of
-    ``CHANNEL_SIZE`` consecutive channels by max, min or mean, or the ``n`` largest values."""
+    """The ``n`` working values of pixel (y, x) into ``px``: scaled (colour decoded to linear
+    light when asked, :mod:`dpdown.colour`), colour premultiplied by alpha, and pooled across
+    channels when ``CHANNEL_POOL`` asks (paper 003): groups of ``CHANNEL_SIZE`` consecutive
+    channels by max, min or mean, or the ``n`` largest values."""
     if CHANNEL_POOL == 0:  # noqa: F821 (bound per variant)
         for c in range(n):
-            px[c] = img[y, x, c] * scale
+            px[c] = img[y, x, c] * scale if c == alpha else decode(img[y, x, c], scale)  # noqa: F821
         if alpha >= 0:
             for c in range(n):
                 if c != alpha:
@@ -49,7 +51,7 @@ def load_pixel(img, y, x, scale, alpha, n, px):
         for c in range(n):
             px[c] = -np.inf
         for b in range(img.shape[2]):
-            v = img[y, x, b] * scale
+            v = decode(img[y, x, b], scale)  # noqa: F821
             if v > px[n - 1]:
                 t = n - 1
                 while t > 0 and px[t - 1] < v:
@@ -58,9 +60,9 @@ def load_pixel(img, y, x, scale, alpha, n, px):
                 px[t] = v
     else:
         for g in range(n):
-            v = img[y, x, g * CHANNEL_SIZE] * scale  # noqa: F821
+            v = decode(img[y, x, g * CHANNEL_SIZE], scale)  # noqa: F821
             for t in range(1, CHANNEL_SIZE):  # noqa: F821
-                u = img[y, x, g * CHANNEL_SIZE + t] * scale  # noqa: F821
+                u = decode(img[y, x, g * CHANNEL_SIZE + t], scale)  # noqa: F821
                 if CHANNEL_POOL == MAX:
                     v = max(v, u)
                 elif CHANNEL_POOL == MIN:
@@ -75,28 +77,32 @@ NONE, MAX, MIN, MEAN, TOPK = 0, 1, 2, 3, 4
 CHANNEL_POOLS = {"max": MAX, "min": MIN, "avg": MEAN, "topk": TOPK}
 
 
-def pixel_loader(work):
-    """``load_pixel`` compiled for the working image's channel pooling."""
-    return _loader(*work.channel_pool)
+def pixel_loader(work, target=None):
+    """``load_pixel`` compiled for the working image's channel pooling and transfer function."""
+    return _loader(*work.channel_pool, colour.transfer(work, target or work.device))
 
 
 @functools.lru_cache(maxsize=None)
-def _loader(mode, size):
-    return Lazy(load_pixel.py_func, bindings=dict(CHANNEL_POOL=mode, CHANNEL_SIZE=size), inline="always")
+def _loader(mode, size, transfer):
+    return Lazy(load_pixel.py_func, bindings=dict(CHANNEL_POOL=mode, CHANNEL_SIZE=size,
+                                                  decode=colour.decoder(*transfer)), inline="always")
 
 
 @inline
 def store(out, i, j, vals, n, top, final):
     """Write output pixel (i, j) from its working values. Internal passes (``final`` false)
     keep them as they are; the last pass writes the caller's dtype directly — colour divided
-    by alpha again, integers rounded after clipping to [0, 1] (``top`` is the dtype's
-    maximum, 0 for floats) — so no full float copy of the output is ever made."""
+    by alpha again, encoded back from linear light when ``LINEAR``, integers rounded after
+    clipping to [0, 1] (``top`` is the dtype's maximum, 0 for floats) — so no full float
+    copy of the output is ever made."""
     a = vals[ALPHA] if ALPHA >= 0 else 1.0  # noqa: F821 (bound per variant)
     for c in range(n):
         v = vals[c]
         if final:
             if ALPHA >= 0 and c != ALPHA:  # noqa: F821
                 v = v / a if a > 0.0 else 0.0
+            if LINEAR and c != ALPHA:  # noqa: F821
+                v = linear_to_srgb(v)  # noqa: F821
             if top > 0.0:
                 v = np.rint(min(max(v, 0.0), 1.0) * top)
         out[i, j, c] = v
@@ -152,13 +158,16 @@ class PoolingKernel:
             layout, extra = channels, dict(extra, **self.cuda_constants(channels, params))
         else:
             layout = channels if channels <= 4 else 0
-        key = (target, layout, work.alpha, work.channel_pool, tuple(sorted(extra.items())))
+        transfer = colour.transfer(work, target)
+        key = (target, layout, work.alpha, work.channel_pool, transfer, tuple(sorted(extra.items())))
         if key not in self._variants:
-            constants = dict(self.bindings, CHANNELS=layout, ALPHA=work.alpha, **extra)
+            constants = dict(self.bindings, CHANNELS=layout, ALPHA=work.alpha, **extra,
+                             **_transfer_bindings(transfer))
             rule = {name: Lazy(f, bindings=constants, inline="always") for name, f in self.rule.items()}
             mode, size = work.channel_pool
             tag = (f"pool_{self.name}_c{layout}" + ("a" if work.alpha >= 0 else "")
-                   + (f"_p{mode}x{size}" if mode else "") + "".join(f"_{k}{v:d}" for k, v in key[4])
+                   + (f"_p{mode}x{size}" if mode else "") + (f"_lin{transfer[0]}x{transfer[1]}" if transfer[0] else "")
+                   + "".join(f"_{k}{v:d}" for k, v in key[5])
                    + ("_cuda" if target == "cuda" else ""))
             if target == "cuda":
                 from .walk_cuda import TEMPLATES
@@ -166,11 +175,18 @@ class PoolingKernel:
             else:
                 template = self.template
             self._variants[key] = specialise(template, tag, CHANNEL_POOL=mode,
-                                             load_pixel=pixel_loader(work),
+                                             load_pixel=pixel_loader(work, target),
                                              _reduce=Lazy(_reduce.py_func, bindings=constants, inline="always"),
                                              store=Lazy(store.py_func, bindings=constants, inline="always"),
                                              **constants, **rule)
         return self._variants[key]
+
+
+def _transfer_bindings(transfer):
+    """What rules and ``store`` need of the transfer function: ``decode`` (for rules that read
+    neighbouring pixels themselves) and the way back, ``LINEAR``/``linear_to_srgb``."""
+    return dict(decode=colour.decoder(*transfer), LINEAR=transfer[0] != colour.NONE,
+                linear_to_srgb=colour.linear_to_srgb)
 
 
 def pooling_kernel(name, acc_width, accumulate, finalize, **bindings):
@@ -256,7 +272,7 @@ def _separable(img, scale, rows, cols, params, lut, top, final, out):
             elif CHANNEL_POOL == 0 and ALPHA < 0:  # noqa: F821 — plain pixels: one contiguous loop
                 for s in range(SUMS):  # noqa: F821
                     for t in range(width):
-                        buf[s, t] = _reduce(buf[s, t], transform(flat[y, t] * scale, s, params), wy, first)  # noqa
+                        buf[s, t] = _reduce(buf[s, t], transform(decode(flat[y, t], scale), s, params), wy, first)  # noqa
             else:
                 for x in range(img.shape[1]):
                     load_pixel(img, y, x, scale, ALPHA, n, px)  # noqa: F821
@@ -285,7 +301,7 @@ def _separable(img, scale, rows, cols, params, lut, top, final, out):
 def _fill_lut(scale, params, lut):
     for s in range(lut.shape[0]):
         for v in range(lut.shape[1]):
-            lut[s, v] = transform(v * scale, s, params)  # noqa: F821 (bound per rule)
+            lut[s, v] = transform(decode(v, scale), s, params)  # noqa: F821 (bound per rule)
 
 
 class SeparableKernel(PoolingKernel):
@@ -293,7 +309,8 @@ class SeparableKernel(PoolingKernel):
 
     With ``lut=True`` (for costly terms: ``exp``, ``pow``) an integer image without alpha or
     channel pooling has each term looked up in a table of all 2⁸ or 2¹⁶ values, filled by the
-    same compiled ``transform``, so both paths give the same numbers.
+    same compiled ``transform`` (of the linear-light value, with ``linear``), so both paths
+    give the same numbers.
     """
 
     template = _separable
@@ -303,7 +320,7 @@ class SeparableKernel(PoolingKernel):
         super().__init__(name, None, None, None, SUMS=sums, REDUCE=reduce, **bindings)
         self.rule = dict(transform=transform, finish=finish)
         self.lut = lut
-        self._fill = None
+        self._fill = {}
 
     def uses_lut(self, work):
         return self.lut and work.pixels.dtype.kind == "u" and work.alpha < 0 and not work.channel_pool[0]
@@ -317,11 +334,13 @@ class SeparableKernel(PoolingKernel):
     def table(self, work, params):
         if not self.uses_lut(work):
             return np.empty((0, 0))
-        if self._fill is None:
-            self._fill = specialise(_fill_lut, f"lut_{self.name}", transform=Lazy(
-                self.rule["transform"], bindings=self.bindings, inline="always"))
+        transfer = colour.transfer(work, "cpu")  # the table is filled on the CPU
+        if transfer not in self._fill:
+            self._fill[transfer] = specialise(_fill_lut, f"lut_{self.name}_lin{transfer[0]}x{transfer[1]}",
+                                              decode=colour.decoder(*transfer), transform=Lazy(
+                                                  self.rule["transform"], bindings=self.bindings, inline="always"))
         lut = np.empty((self.bindings["SUMS"], np.iinfo(work.pixels.dtype).max + 1))
-        self._fill(work.scale, params, lut)
+        self._fill[transfer](work.scale, params, lut)
         return lut
 
 

@@ -29,6 +29,7 @@ class Working:
     out_channels: int = 0         # channels each pixel has once loaded (after channel pooling)
     final: bool = False           # the method's last pass writes the caller's dtype (see walk.run)
     device_pixels: object = None  # ``pixels`` in GPU memory when the kernels run there
+    linear: bool = False          # colour decoded from sRGB to linear light on load (dpdown.colour)
 
     @property
     def device(self) -> str:
@@ -45,14 +46,15 @@ class Working:
 
 
 def to_working(img, has_alpha: bool | None = None, channel_pool: str | None = None,
-               channel_size: int = 1) -> Working:
+               channel_size: int = 1, linear: bool = False) -> Working:
     """View ``img`` (H×W or H×W×C; uint8, uint16, float32 or float64) in working form.
 
     Alpha, when there is one, is the last channel: ``has_alpha=None`` assumes it for 2- and
     4-channel images. ``channel_pool`` (``max``, ``min``, ``avg`` over groups of
     ``channel_size`` consecutive channels, or ``topk``: the ``channel_size`` largest values)
     pools across channels as each pixel is loaded (Pei et al., paper 003); every channel is
-    then a band, none is alpha.
+    then a band, none is alpha. ``linear`` decodes colour (not alpha) from sRGB to linear
+    light as it is loaded, and the last pass encodes it back (:mod:`dpdown.colour`).
     """
     img = np.asarray(img)
     if img.dtype.type not in DTYPES:
@@ -70,7 +72,8 @@ def to_working(img, has_alpha: bool | None = None, channel_pool: str | None = No
         raise ParameterError("an image with alpha needs at least two channels")
     scale = 1.0 / np.iinfo(img.dtype).max if img.dtype.kind == "u" else 1.0
     if channel_pool is None:
-        return Working(pixels, scale, channels - 1 if has_alpha else -1, squeeze, (0, 1), channels)
+        return Working(pixels, scale, channels - 1 if has_alpha else -1, squeeze, (0, 1), channels,
+                       linear=bool(linear))
     from .walk import CHANNEL_POOLS, TOPK
 
     if channel_pool not in CHANNEL_POOLS:
@@ -84,4 +87,5 @@ def to_working(img, has_alpha: bool | None = None, channel_pool: str | None = No
         if size < 1 or channels % size:
             raise ParameterError(f"channel stride {size} must divide the {channels} channels")
         out_channels = channels // size
-    return Working(pixels, scale, -1, squeeze or out_channels == 1, (mode, size), out_channels)
+    return Working(pixels, scale, -1, squeeze or out_channels == 1, (mode, size), out_channels,
+                   linear=bool(linear))

@@ -20,6 +20,7 @@ extremum pooling (symmetric) or max pooling (asymmetric).
 
 import numpy as np
 
+from .. import colour
 from ..jit import Lazy, inline, jit, prange, specialise
 from ..powers import for_lambda, per_lambda
 from ..registry import Method, Param, register
@@ -69,10 +70,11 @@ _FILTER_KERNELS = {}
 
 
 def _filter_kernel(work):
-    key = (work.device, work.channel_pool, work.out_channels if work.device == "cuda" else 0)
+    transfer = colour.transfer(work, work.device)
+    key = (work.device, work.channel_pool, work.out_channels if work.device == "cuda" else 0, transfer)
     if key not in _FILTER_KERNELS:
         mode, size = work.channel_pool
-        name = f"dpp_filter_p{mode}x{size}"
+        name = f"dpp_filter_p{mode}x{size}" + (f"_lin{transfer[0]}x{transfer[1]}" if transfer[0] else "")
         if work.device == "cuda":
             from numba import float64
 

@@ -34,7 +34,10 @@ def sampled_starts(n, k, grid, seed, axis):
     return np.asarray(starts, dtype=np.int64)
 
 
-def s3_footprint(shape, footprint, grid, seed):
+def s3_footprint(shape, footprint, grid=0, seed=0, **_):
+    """Step 2 as a footprint (its kind ``sampled``; one already sampled is returned as it is)."""
+    if footprint.kind == "sampled":
+        return footprint
     if footprint.k is None or footprint.rows.size != -(-shape[0] // footprint.k) \
             or footprint.cols.size != -(-shape[1] // footprint.k):
         raise ParameterError("S3 sampling replaces the stride: use -k alone (no --stride, --size or --scale)")
@@ -46,7 +49,7 @@ def s3_footprint(shape, footprint, grid, seed):
     for axis, n in enumerate(shape):
         starts = sampled_starts(n, k, grid, seed, axis)
         axes.append(_axis(starts, np.minimum(starts + k, n)))
-    return Footprint(axes[0], axes[1], "window", k)
+    return Footprint(axes[0], axes[1], "sampled", k)
 
 
 def s3pool(work, footprint, grid=0, seed=0):
@@ -67,6 +70,7 @@ register(Method(
     paper="Zhai, Wu, Kumar, Zhang, Davis. S3Pool: Pooling with stochastic spatial sampling. CVPR 2017",
     run=s3pool,
     params=(GRID, SEED),
+    footprint=s3_footprint,
 ))
 
 register(Method(
@@ -76,4 +80,5 @@ register(Method(
     paper="Saeedan, Weber, Goesele, Roth. Detail-Preserving Pooling in Deep Networks. CVPR 2018",
     run=s3dpp,
     params=DPP.params + (GRID, SEED),
+    footprint=s3_footprint,
 ))
