@@ -15,7 +15,8 @@ from .errors import DpdownError, ParameterError
 from .formats import FORMATS
 from .read import DEFAULT_MAX_PIXELS
 
-_KINDS = {"float": click.FLOAT, "int": click.INT, "floats": click.STRING}
+_KINDS = {"float": click.FLOAT, "int": click.INT, "floats": click.STRING,
+          "path": click.Path(dir_okay=False, path_type=str)}
 
 
 class _Cli(click.Group):
@@ -63,7 +64,7 @@ def _method_options(func):
             same.setdefault((p.help, _show(p.default)), []).append(m.name)
         text = " ".join(f"[{', '.join(names)}] {help} Default: {default}."
                         for (help, default), names in same.items())
-        metavar = {"float": "X", "int": "N", "floats": "A,B,..."}.get(first.kind)
+        metavar = {"float": "X", "int": "N", "floats": "A,B,...", "path": "PATH"}.get(first.kind)
         func = click.option(flag, "opt_" + flag.lstrip("-").replace("-", "_"), type=ptype,
                             default=None, help=text, metavar=metavar)(func)
     return func
@@ -287,6 +288,39 @@ def _print_summary(console, summary):
     console.print(table)
     for outcome in summary.failures:
         console.print(f"  [red]✗[/red] {escape(outcome.reason)}")
+
+
+@cli.command(epilog="""\b
+Example:
+  dpdown learn digits/ -k 2 --tile 8 --alpha 25 --norm l2 -o operator.npz
+  dpdown scale in.png --method learned --operator operator.npz -k 2 -o out.png
+
+\b
+DATASET has one subfolder per class, with its images (subfolders of a class
+count for it). Every image is cut into tile×tile tiles (a partial edge tile is
+left out); all images must have the same number of channels.""")
+@click.argument("dataset", type=click.Path(path_type=str))
+@click.option("-k", type=click.IntRange(min=1), required=True, help="Downscaling factor of the operator.")
+@click.option("--tile", type=click.IntRange(min=1), default=16, show_default=True,
+              help="Tile size (a multiple of k): the operator maps tile² pixels to (tile/k)² outputs.")
+@click.option("--alpha", type=click.FloatRange(min=0), default=25.0, show_default=True,
+              help="Locality penalty α: larger keeps each output's weights nearer its own k×k block.")
+@click.option("--norm", type=click.Choice(["l1", "l2"]), default="l2", show_default=True,
+              help="Normalisation of each output's weights.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str), required=True,
+              help="Operator file to write (.npz).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+def learn(dataset, k, tile, alpha, norm, output, overwrite):
+    """Learn a pooling operator from labelled images (closed form, paper 001, Algorithm 1)."""
+    from . import learned
+
+    if os.path.exists(output) and not overwrite:
+        raise click.UsageError(f"{output} exists (use --overwrite to replace it)")
+    learned.check(k, tile, alpha, norm)
+    op = learned.learn_arrays(learned.dataset(dataset), k, tile, alpha, norm)
+    op.save(output)
+    click.echo(f"{output}: {op.weights.shape[0]}×{op.weights.shape[1]} operator (k={k}, tile={tile}, "
+               f"α={alpha:g}, {norm}) from {op.images} images of {len(op.classes)} classes", err=True)
 
 
 @cli.command("methods")

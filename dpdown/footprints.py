@@ -41,7 +41,7 @@ class Axis:
 class Footprint:
     rows: Axis
     cols: Axis
-    kind: str             # "window" or "coverage"
+    kind: str             # "window", "coverage" or "tile" (learned pooling)
     k: int | None = None  # the window size, for window footprints
     on_gpu: dict = field(default_factory=dict, compare=False, repr=False)  # its arrays in GPU memory
 
@@ -84,6 +84,15 @@ def coverage_axis(n: int, n_out: int) -> Axis:
     starts = np.floor(lo).astype(np.int64)
     stops = np.minimum(np.ceil(hi).astype(np.int64), n)
     return _axis(starts, stops, lo, hi)
+
+
+def tile_axis(window_starts, n: int, tile: int) -> Axis:
+    """For windows starting at ``window_starts``, each the whole ``tile`` that holds it (the
+    last clipped at ``n``): learned pooling's footprint, where every output of a tile reads
+    all of it. Built from the window starts, so a strip of rows (:mod:`dpdown.strips`)
+    keeps its tiles."""
+    starts = (np.asarray(window_starts, dtype=np.int64) // tile) * tile
+    return _axis(starts, np.minimum(starts + tile, n))
 
 
 def window(shape, k: int, stride: int | None = None) -> Footprint:

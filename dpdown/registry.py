@@ -8,6 +8,7 @@ are all derived from these declarations.
 from __future__ import annotations
 
 import importlib
+import os
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -15,7 +16,7 @@ from .errors import ParameterError
 
 # Modules under dpdown.methods, in the order ``dpdown methods`` lists them.
 METHOD_MODULES = ("avg", "extrema", "lp", "softpool", "mixed", "stochastic", "ordinal", "dpid", "dpp",
-                  "s3pool")
+                  "s3pool", "learned")
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,8 @@ class Param:
     """One parameter of a method.
 
     ``name`` is the Python keyword (``lam``), ``flag`` the CLI option (``--lambda``).
-    ``kind`` is ``float``, ``int``, ``choice`` or ``floats`` (a comma-separated list).
+    ``kind`` is ``float``, ``int``, ``choice``, ``floats`` (a comma-separated list) or ``path``
+    (a file name, or an object the method accepts in its place through the API).
     """
 
     name: str
@@ -43,6 +45,8 @@ class Param:
     def describe_range(self) -> str:
         if self.kind == "choice":
             return "|".join(self.choices)
+        if self.kind == "path":
+            return "file"
         if self.kind == "floats":
             return f"{self.length} numbers" if self.length else "numbers"
         lo = "-inf" if self.low is None else f"{self.low:g}"
@@ -52,6 +56,8 @@ class Param:
     def check(self, value):
         """The value converted to the parameter's type, or a :class:`ParameterError`."""
         label = f"{self.cli_flag} ({self.name})"
+        if self.kind == "path":
+            return os.fspath(value) if isinstance(value, (str, os.PathLike)) else value
         if self.kind == "choice":
             if value not in self.choices:
                 raise ParameterError(f"{label} must be one of {', '.join(self.choices)} (got {value!r})")

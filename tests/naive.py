@@ -301,3 +301,25 @@ def channel_pool(img, mode, size):
         return -np.sort(-img, axis=2)[:, :, :size]
     groups = img.reshape(img.shape[0], img.shape[1], -1, size)
     return {"max": groups.max(3), "min": groups.min(3), "avg": groups.mean(3)}[mode]
+
+
+def learned(img, weights, k, tile, mean, std):
+    """Learned pooling (paper 001): output (i, j) = √v·Σ P[m, n]·(I[n] − f̄)/√v + f̄ over the
+    tile holding it, m = (i mod tile/k, j mod tile/k); pixels of a partial edge tile that lie
+    outside the image count as the mean."""
+    h, w, c = img.shape
+    per = tile // k
+    out = np.zeros((math.ceil(h / k), math.ceil(w / k), c))
+    for i in range(out.shape[0]):
+        for j in range(out.shape[1]):
+            m = (i % per) * per + j % per
+            y0, x0 = (i // per) * tile, (j // per) * tile
+            for ch in range(c):
+                total = 0.0
+                for dy in range(tile):
+                    for dx in range(tile):
+                        if y0 + dy < h and x0 + dx < w:
+                            g = (img[y0 + dy, x0 + dx, ch] - mean[ch]) / std[ch]
+                            total += weights[m, dy * tile + dx] * g
+                out[i, j, ch] = total * std[ch] + mean[ch]
+    return out

@@ -25,6 +25,8 @@ pytestmark = [pytest.mark.cuda, pytest.mark.filterwarnings("ignore:overflow:Runt
 
 STOCHASTIC = {"stochastic", "s3pool", "s3dpp"}
 ALL = METHODS + FAMILY
+NEEDS_OPERATOR = {"learned"}  # tested with an operator in test_learned.py
+PLAIN = [name for name in registry.methods() if name not in NEEDS_OPERATOR]
 ALL_IDS = [f"{m}-{'-'.join(f'{k}={v}' for k, v in p.items())}" for m, p, _ in METHODS] + FAMILY_IDS
 GEOMETRIES = [
     ((13, 11, 3), dict(k=3, stride=2)),
@@ -57,7 +59,7 @@ def test_cuda_equals_naive_and_cpu(name, params, twin, shape, geometry):
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
-@pytest.mark.parametrize("name", list(registry.methods()))
+@pytest.mark.parametrize("name", PLAIN)
 def test_cuda_every_method_and_dtype_through_the_api(name, dtype):
     img = random_image((10, 9, 3), dtype, seed=5)
     gpu = dpdown.downscale(img, 3, method=name, device="cuda")
@@ -99,7 +101,7 @@ def test_cuda_gated_and_s3_sampling():
 
 def test_constant_image_stays_constant_on_cuda():
     img = np.full((9, 8, 3), 77, np.uint8)
-    for name in registry.methods():
+    for name in PLAIN:
         if name not in ("sum", "pow-average"):  # sums, not means
             assert (dpdown.downscale(img, 3, method=name, device="cuda") == 77).all(), name
 

@@ -19,6 +19,7 @@ from dpdown.colour import to_linear, to_srgb
 from dpdown.read import orient, read
 from dpdown.write import write
 
+from test_learned import make_operator
 from conftest import random_image
 
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
@@ -188,8 +189,9 @@ def test_stdin_to_stdout(tmp_path):
 
 # ---- huge images -----------------------------------------------------------------------------
 
-STRIP_CASES = [(name, {}) for name in registry.methods()] + [("dpp", {"guide": "full"}),
-                                                              ("stochastic", {"seed": 3})]
+STRIP_CASES = [(name, {}) for name in registry.methods() if name != "learned"] + [
+    ("dpp", {"guide": "full"}), ("stochastic", {"seed": 3}),
+    ("learned", {"operator": make_operator(2, 4, 3)})]  # tiles of 4 across strips of one output row
 
 
 @pytest.mark.parametrize("name,params", STRIP_CASES, ids=[f"{n}{'-' + next(iter(p)) if p else ''}"
@@ -197,7 +199,8 @@ STRIP_CASES = [(name, {}) for name in registry.methods()] + [("dpp", {"guide": "
 def test_strips_are_bit_identical_to_the_whole_image(name, params):
     img = random_image((23, 17, 3), np.uint8, seed=5)
     budget = 9 * 3 * 8 * 4 * 3  # three output rows of 9 columns: strips of one row
-    for geometry in ({"k": 2}, {"shape": (7, 9)}) if name not in ("s3pool", "s3dpp", "gated") else ({"k": 2},):
+    for geometry in ({"k": 2}, {"shape": (7, 9)}) if name not in ("s3pool", "s3dpp", "gated", "learned") \
+            else ({"k": 2},):
         whole = dpdown.downscale(img, method=name, **geometry, **params)
         cut = dpdown.downscale(img, method=name, memory_budget=budget, **geometry, **params)
         assert np.array_equal(whole, cut), geometry
