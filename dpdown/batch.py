@@ -9,6 +9,7 @@ exception: one bad file does not stop the others.
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import signal
@@ -231,32 +232,47 @@ def run(job: Job, items, jobs=None, dask=None, on_outcome=None) -> Summary:
     this process as each file finishes. Ctrl-C or SIGTERM stops the run with no partial file
     left (``KeyboardInterrupt`` is re-raised after the workers are stopped)."""
     items = list(items)
-    on_outcome = on_outcome or (lambda outcome: None)
     outcomes = []
 
     def done(outcome):
         outcomes.append(outcome)
-        on_outcome(outcome)
+        (on_outcome or (lambda o: None))(outcome)
+
+    def lost(item, reason):
+        return Outcome(item.source, None, "failed", f"{item.source}: {reason}", 1)
 
     start = time.perf_counter()
-    jobs = max(1, min(jobs or available_cores(), len(items) or 1))
-    previous = signal.signal(signal.SIGTERM, _interrupt) if _main_thread() else None
     try:
-        if dask:
-            _run_dask(job, items, dask, done)
-        elif jobs == 1:
-            for item in items:
-                done(process(job, item))
-        else:
-            _run_pool(job, items, jobs, done)
+        run_tasks(functools.partial(process, job), items, jobs, dask, done, lost)
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
         from .write import remove_stale_parts
 
         for folder in sorted({item.out_dir for item in items}):
             remove_stale_parts(folder)
     return Summary(outcomes, time.perf_counter() - start)
+
+
+def run_tasks(task, items, jobs=None, dask=None, done=None, lost=None):
+    """Call ``task(item)`` for every item in-process (``jobs=1``), in ``jobs`` worker
+    processes (default: one per core, Numba's threads shared out among them), or on the
+    Dask scheduler at address ``dask``, and ``done(result)`` here as each finishes. A task
+    must report its own failures in its result; one whose worker died gives
+    ``lost(item, reason)`` instead. ``task`` must pickle (a module-level function or a
+    ``functools.partial`` of one). SIGTERM is turned into ``KeyboardInterrupt`` meanwhile."""
+    items = list(items)
+    jobs = max(1, min(jobs or available_cores(), len(items) or 1))
+    previous = signal.signal(signal.SIGTERM, _interrupt) if _main_thread() else None
+    try:
+        if dask:
+            _run_dask(task, items, dask, done, lost)
+        elif jobs == 1:
+            for item in items:
+                done(task(item))
+        else:
+            _run_pool(task, items, jobs, done, lost)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def available_cores() -> int:
@@ -280,7 +296,7 @@ def _init_worker(threads):
     signal.signal(signal.SIGTERM, _interrupt)  # a killed worker removes its partial file
 
 
-def _run_pool(job, items, jobs, done):
+def _run_pool(task, items, jobs, done, lost):
     """Up to ``2·jobs`` files in flight, so memory stays bounded however many there are. A
     worker that dies (killed, out of memory) fails only the files it and its pool held."""
     import multiprocessing
@@ -295,20 +311,19 @@ def _run_pool(job, items, jobs, done):
             while pending or in_flight:
                 while pending and len(in_flight) < 2 * jobs:
                     item = pending.pop()
-                    in_flight[pool.submit(process, job, item)] = item
+                    in_flight[pool.submit(task, item)] = item
                 finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in finished:
                     item = in_flight.pop(future)
                     done(future.result())
         except BrokenProcessPool:
             for item in in_flight.values():
-                done(Outcome(item.source, None, "failed", f"{item.source}: the worker process died "
-                             "(killed, or out of memory)", 1))
+                done(lost(item, "the worker process died (killed, or out of memory)"))
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _run_dask(job, items, address, done):
+def _run_dask(task, items, address, done, lost):
     try:
         from distributed import Client, as_completed
     except ImportError:
@@ -318,10 +333,10 @@ def _run_dask(job, items, address, done):
     except (OSError, TimeoutError, ValueError) as exc:
         raise DpdownError(f"cannot reach the Dask scheduler at {address} ({exc})") from None
     with client:
-        futures = {client.submit(process, job, item, pure=False): item for item in items}
+        futures = {client.submit(task, item, pure=False): item for item in items}
         for future in as_completed(futures):
             item = futures[future]
             try:
                 done(future.result())
             except Exception as exc:  # the task died with its worker (KilledWorker) or could not run
-                done(Outcome(item.source, None, "failed", f"{item.source}: {type(exc).__name__}: {exc}", 1))
+                done(lost(item, f"{type(exc).__name__}: {exc}"))

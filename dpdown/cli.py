@@ -10,7 +10,7 @@ import warnings
 
 import click
 
-from . import __version__, batch, registry
+from . import __version__, batch, datasets, evaluate, registry, report
 from .errors import DpdownError, ParameterError
 from .formats import FORMATS
 from .read import DEFAULT_MAX_PIXELS
@@ -257,14 +257,14 @@ def _run_batch(job, items, jobs, dask, quiet, verbose):
 
 
 @contextlib.contextmanager
-def _progress(console, total, live):
+def _progress(console, total, live, label="downscaling"):
     """A progress bar (count, images/s, time left) on a terminal; nothing otherwise."""
     if not live:
         yield lambda: None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    columns = (TextColumn("downscaling"), BarColumn(), MofNCompleteColumn(),
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("", total=total, rate="")
@@ -318,9 +318,150 @@ def learn(dataset, k, tile, alpha, norm, output, overwrite):
         raise click.UsageError(f"{output} exists (use --overwrite to replace it)")
     learned.check(k, tile, alpha, norm)
     op = learned.learn_arrays(learned.dataset(dataset), k, tile, alpha, norm)
-    op.save(output)
+    op.save(output, overwrite)
     click.echo(f"{output}: {op.weights.shape[0]}×{op.weights.shape[1]} operator (k={k}, tile={tile}, "
                f"α={alpha:g}, {norm}) from {op.images} images of {len(op.classes)} classes", err=True)
+
+
+@cli.command("eval", epilog="""\b
+Examples:
+  dpdown eval ~/data/DIV2K_valid_HR ~/data/Urban100 -k 2 -k 3 -k 5
+  dpdown eval --dataset photos --dataset urban -m avg -m max -m softpool -m dpp -m dpid --format markdown
+  dpdown eval --dataset photos -m dpp:lambda=2:variant=asym -m ordinal:weights=1,2,3 --paper
+  dpdown eval photos/ --output report/ --format html     # tables, plots, crop grid
+  dpdown eval --dataset urban --limit 3 -k 2             # a quick look
+
+\b
+For every image × k × method: crop the image to a multiple of k, downscale it,
+compare with the original by SSIM and PSNR (--protocol says how; every report
+states it), then average per dataset × k × method. FOLDER is searched
+recursively; folders named like DIV2K, Urban100, Manga109 or Flickr2K are
+recognised (their HR images only). 'dpdown datasets' lists the named offline
+sets. -o writes report.<format> (table: Markdown), summary.csv and images.csv
+(every image's figures). Exit status 1 if any image failed.""")
+@click.argument("folders", nargs=-1, type=click.Path(path_type=str), metavar="[FOLDER]...")
+@click.option("--dataset", "names", multiple=True, type=click.Choice(list(datasets.NAMED)),
+              help="A named offline dataset (repeatable); see 'dpdown datasets'.")
+@click.option("-k", "ks", multiple=True, type=click.IntRange(min=2),
+              help="Window size, repeatable. Default: 2, 3 and 5, as SoftPool's Table 1.")
+@click.option("-m", "--method", "method_texts", multiple=True, metavar="NAME[:key=value...]",
+              help="Method with optional parameters, repeatable, e.g. dpp:lambda=2:variant=asym. Default: every "
+                   "method that needs no file (" + ", ".join(m.name for m in evaluate.default_methods()) + ").")
+@click.option("--protocol", type=click.Choice(list(evaluate.PROTOCOLS)), default="upsample", show_default=True,
+              help="upsample: the pooled image is brought back to full size (bicubic) and compared with the "
+                   "original; reference: compared with the original downscaled by Lanczos-3.")
+@click.option("--format", "fmt", type=click.Choice(report.FORMATS), default="table", show_default=True,
+              help="table: the rich table on the terminal; csv, json, markdown, html (with plots and crops; "
+                   "needs dpdown[report]).")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=str),
+              help="Folder for report.<format>, summary.csv and images.csv (created if needed).")
+@click.option("--paper", is_flag=True, help="Show SoftPool's published figures beside ours, in separate "
+              "columns labelled 'paper', for datasets standing for DIV2K, Urban100, Manga109 or Flickr2K.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Only the first N images of each dataset.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: one per core).")
+@click.option("--dask", metavar="ADDRESS", envvar="DPDOWN_DASK",
+              help="Run the images as tasks on this Dask scheduler (needs dpdown[dask]). Env: DPDOWN_DASK.")
+@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu", show_default=True,
+              envvar="DPDOWN_DEVICE", help="Where the methods' kernels run. Env: DPDOWN_DEVICE.")
+@click.option("--overwrite", is_flag=True, help="Replace report files already in --output.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or per-image lines.")
+def eval_cmd(folders, names, ks, method_texts, protocol, fmt, output, paper, limit, jobs, dask, device, overwrite,
+             quiet):
+    """Measure how much of each image every method keeps: SSIM/PSNR tables (SoftPool's Table 1)."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    sets = datasets.resolve(folders, names)
+    specs = [evaluate.parse_method(text) for text in method_texts] or None
+    ks = ks or evaluate.DEFAULT_KS
+    evaluate.check(ks, protocol)
+    if output is not None and not overwrite:
+        for name in _report_files(fmt):
+            if os.path.exists(os.path.join(output, name)):
+                raise click.UsageError(f"{os.path.join(output, name)} exists (use --overwrite to replace it)")
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    live = console.is_terminal and not quiet
+    total = sum(min(len(paths), limit or len(paths)) for _, _, paths in sets)
+    with _notices(), _progress(console, total, live, "evaluating") as advance:
+        def progress(result):
+            advance()
+            if result.error:
+                console.print(f"[red]failed[/red] {escape(result.error)}")
+            elif not quiet and not live:
+                console.print(f"done {escape(result.path)}")
+        evaluation = evaluate.run(sets, ks, specs, protocol, jobs, dask, limit, device, progress)
+    if output is not None:
+        _write_reports(evaluation, output, fmt, paper, overwrite)
+        console.print(f"wrote {', '.join(_report_files(fmt))} to {escape(output)}")
+    elif fmt == "table":
+        from rich.measure import Measurement
+
+        out, table = Console(highlight=False), report.rich_table(evaluation, paper)
+        if not out.is_terminal:  # piped: the whole table, not one cut to 80 columns
+            out.width = max(out.width, Measurement.get(out, out.options.update_width(10_000), table).maximum)
+        out.print(table)
+    else:
+        click.echo(_render(evaluation, fmt, paper), nl=False)
+    if not quiet:
+        console.print(f"{evaluation.images} images ({evaluation.pixels / 1e6:.1f} MP), {len(evaluation.failures)} "
+                      f"failed, {evaluation.wall:.1f} s")
+    return 1 if evaluation.failures else 0
+
+
+_REPORT_EXT = {"table": "md", "markdown": "md", "csv": "csv", "json": "json", "html": "html"}
+
+
+def _report_files(fmt):
+    return [f"report.{_REPORT_EXT[fmt]}", "summary.csv", "images.csv"]
+
+
+def _render(evaluation, fmt, paper):
+    if fmt in ("table", "markdown"):
+        return report.markdown(evaluation, paper)
+    if fmt == "csv":
+        return report.summary_csv(evaluation)
+    if fmt == "json":
+        return report.to_json(evaluation) + "\n"
+    return report.to_html(evaluation, paper)
+
+
+def _write_reports(evaluation, folder, fmt, paper, overwrite):
+    from .write import write_atomic
+
+    os.makedirs(folder, exist_ok=True)
+    texts = dict(zip(_report_files(fmt), (_render(evaluation, fmt, paper), report.summary_csv(evaluation),
+                                          report.images_csv(evaluation))))
+    for name, text in texts.items():
+        write_atomic(os.path.join(folder, name), lambda stream, text=text: stream.write(text.encode()), overwrite)
+
+
+@cli.command("datasets")
+@click.argument("name", required=False, type=click.Choice(list(datasets.NAMED)))
+def datasets_cmd(name):
+    """List the named offline datasets for 'dpdown eval', or one set's images with their licences."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    if name is not None:
+        d = datasets.NAMED[name]
+        console.print(f"[bold]{escape(d.label)}[/bold] — {escape(d.description)}")
+        table = Table("image", "package", "licence", "author", "installed")
+        for e in d.entries:
+            table.add_row(escape(e.path), e.package, escape(e.licence), escape(e.author),
+                          "yes" if os.path.isfile(e.location) else "no")
+        console.print(table)
+        return
+    table = Table("dataset", "stands for", "images installed", "packages", "to install", show_lines=True)
+    for d in datasets.NAMED.values():
+        missing = d.missing_packages()
+        table.add_row(d.name, d.paper or "—", f"{len(d.installed())} / {len(d.entries)}", "\n".join(d.packages),
+                      escape(datasets.apt_command(missing)) if missing else "installed")
+    console.print(table)
+    console.print(f"Images are found under {escape(datasets.root())} (set DPDOWN_DATASETS_ROOT to use packages "
+                  "unpacked elsewhere, e.g. with 'apt-get download' and 'dpkg-deb -x'). Use 'dpdown eval "
+                  "--dataset NAME'; 'dpdown datasets NAME' lists the images and their licences.")
 
 
 @cli.command("methods")

@@ -49,7 +49,7 @@ class Report:
 # One kernel at a time per process: each already runs on all the process's cores, and
 # Numba's fallback threading layer (workqueue) aborts on concurrent launches, as threads of
 # a Dask worker would make. Decoding and encoding still overlap.
-_COMPUTE = threading.Lock()
+COMPUTE_LOCK = threading.Lock()
 
 
 def scale_file(source, target, options: FileOptions = FileOptions(), **downscale_args) -> Report:
@@ -68,7 +68,7 @@ def scale_file(source, target, options: FileOptions = FileOptions(), **downscale
     image = read(source, options.max_pixels)
     decoded = time.perf_counter()
     keep_alpha = image.has_alpha and downscale_args.get("channel_pool") is None
-    with _COMPUTE:
+    with COMPUTE_LOCK:
         result = downscale(image.pixels, has_alpha=keep_alpha, **downscale_args)
     computed = time.perf_counter()
     if callable(target):

@@ -30,7 +30,6 @@ tiles and of their outer products, so no tile is kept.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,21 +64,14 @@ class Operator:
     def channels(self) -> int:
         return len(self.mean)
 
-    def save(self, path) -> None:
+    def save(self, path, overwrite: bool = True) -> None:
         """Write the operator and its metadata as ``.npz``, atomically (temporary file, then rename)."""
-        path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(suffix=".npz", dir=folder, prefix=".dpdown-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, weights=self.weights, k=self.k, tile=self.tile, alpha=self.alpha, norm=self.norm,
-                         mean=self.mean, std=self.std, classes=np.array(self.classes, dtype=str),
-                         images=self.images, eigenvalues=self.eigenvalues, version=self.version)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        from .write import write_atomic
+
+        write_atomic(path, lambda f: np.savez(
+            f, weights=self.weights, k=self.k, tile=self.tile, alpha=self.alpha, norm=self.norm, mean=self.mean,
+            std=self.std, classes=np.array(self.classes, dtype=str), images=self.images,
+            eigenvalues=self.eigenvalues, version=self.version), overwrite)
 
 
 def load(path) -> Operator:

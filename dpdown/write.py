@@ -63,6 +63,14 @@ def write(pixels: np.ndarray, path, info: dict | None = None, overwrite: bool = 
         sys.stdout.buffer.write(buffer.getvalue())
         sys.stdout.buffer.flush()
         return
+    write_atomic(path, lambda stream: encode(stream, pixels, fmt, info, quality, has_alpha, notes), overwrite)
+
+
+def write_atomic(path, produce, overwrite: bool = False) -> None:
+    """Call ``produce(stream)`` on a temporary file beside ``path``, then rename it into place:
+    an interrupted write leaves no partial ``path``. An existing ``path`` is an error unless
+    ``overwrite``."""
+    path = os.fspath(path)
     if os.path.exists(path) and not overwrite:
         raise ImageError(f"{path}: already exists (use --overwrite to replace it)")
     folder = os.path.dirname(os.path.abspath(path))
@@ -75,7 +83,7 @@ def write(pixels: np.ndarray, path, info: dict | None = None, overwrite: bool = 
         raise ImageError(f"{path}: cannot write ({exc.strerror})") from None
     try:
         with os.fdopen(handle, "wb") as stream:
-            encode(stream, pixels, fmt, info, quality, has_alpha, notes)
+            produce(stream)
         os.replace(tmp, path)
     except BaseException as exc:
         os.unlink(tmp)

@@ -323,3 +323,30 @@ def learned(img, weights, k, tile, mean, std):
                             total += weights[m, dy * tile + dx] * g
                 out[i, j, ch] = total * std[ch] + mean[ch]
     return out
+
+
+def ssim(x, y, sigma=1.5, k1=0.01, k2=0.03, data_range=1.0):
+    """Wang et al. 2004 SSIM, straight from the formula: at every pixel whose 11×11 window lies
+    inside the image, Gaussian-weighted (σ, truncated at 3.5σ, weights summing to 1) means,
+    population variances and covariance, SSIM = (2μxμy + C1)(2σxy + C2) / ((μx² + μy² + C1)(σx² + σy² + C2)),
+    C1 = (k1·L)², C2 = (k2·L)²; the mean over those pixels, then over channels."""
+    radius = int(3.5 * sigma + 0.5)
+    offsets = np.arange(-radius, radius + 1)
+    g = np.exp(-offsets ** 2 / (2 * sigma ** 2))
+    window = np.outer(g, g) / np.outer(g, g).sum()
+    c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
+    x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    h, w, channels = x.shape
+    per_channel = []
+    for c in range(channels):
+        values = []
+        for i in range(radius, h - radius):
+            for j in range(radius, w - radius):
+                a = x[i - radius:i + radius + 1, j - radius:j + radius + 1, c]
+                b = y[i - radius:i + radius + 1, j - radius:j + radius + 1, c]
+                mx, my = (window * a).sum(), (window * b).sum()
+                vx, vy = (window * (a - mx) ** 2).sum(), (window * (b - my) ** 2).sum()
+                cxy = (window * (a - mx) * (b - my)).sum()
+                values.append((2 * mx * my + c1) * (2 * cxy + c2) / ((mx * mx + my * my + c1) * (vx + vy + c2)))
+        per_channel.append(np.mean(values))
+    return float(np.mean(per_channel))

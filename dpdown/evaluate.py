@@ -1,0 +1,342 @@
+"""The feature-preservation evaluation (``dpdown eval``): how much of an image a method keeps.
+
+SoftPool's Table 1 (paper 002, Section 4.2) compares "the original inputs with the
+downsampled outputs" by SSIM and PSNR for k = 2, 3, 5 without saying how images of
+different sizes are compared, and published no script (../shared/methods.md). dpdown
+names its protocol in every report (:data:`PROTOCOLS`):
+
+* ``upsample`` (default): the pooled image is brought back to the original size with one
+  fixed interpolation (Pillow's bicubic, pixel centres aligned) and compared with the
+  original; it measures what the pooled image still says about the full-size one.
+* ``reference``: the pooled image is compared with the original downscaled by a fixed
+  high-quality antialiasing filter (Pillow's Lanczos-3); it measures closeness to a
+  conventional good thumbnail.
+
+Each image is read once per worker; every (k, method) pair is scored on it. The unit of
+work is one image (:func:`evaluate_image`), so the same tasks run in-process, in worker
+processes or on a Dask cluster (:func:`dpdown.batch.run_tasks`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import paper_values, registry
+from .errors import DpdownError, ParameterError
+
+DEFAULT_KS = paper_values.KS
+
+_PREPARE = ("Each image is read as dpdown scale reads it (EXIF orientation applied), converted to float32 in "
+            "[0, 1] (integers divided by their maximum; alpha dropped) and cropped at its bottom and right to a "
+            "multiple of k, so that every window is whole; each method pools it with k×k windows at stride k.")
+_METRICS = ("SSIM: Wang et al. 2004 as scikit-image computes it (Gaussian window σ = 1.5, K1 = 0.01, "
+            "K2 = 0.03, population covariance, mean over colour channels, data range 1). PSNR: "
+            "10·log10(1 / MSE) over all channels, data range 1 (the paper's ~50 dB figures suggest a peak "
+            "of 255 on [0, 1] data; they are not comparable in absolute terms).")
+PROTOCOLS = {
+    "upsample": "The pooled image is brought back to the cropped size with Pillow's bicubic filter (a = −0.5, "
+                "pixel centres aligned, per channel in float32), clipped to [0, 1], and compared with the "
+                "cropped original.",
+    "reference": "The pooled image is compared with the cropped original downscaled by k with Pillow's "
+                 "Lanczos-3 filter (antialiased: its support widened by k; per channel in float32), "
+                 "clipped to [0, 1].",
+}
+SSIM_WINDOW = 11  # scikit-image's Gaussian window for σ = 1.5 (truncated at 3.5σ)
+
+
+def protocol_text(protocol: str) -> str:
+    """The whole protocol in words, as every report states it."""
+    return f"Protocol '{protocol}'. {_PREPARE} {PROTOCOLS[protocol]} {_METRICS}"
+
+
+# ---- which methods -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A method with the parameters given for it (the others take their defaults)."""
+
+    name: str
+    params: tuple = ()   # (python name, value) pairs
+    label: str = ""
+
+    def __post_init__(self):
+        if not self.label:
+            object.__setattr__(self, "label", self.name)
+
+
+def parse_method(text: str) -> MethodSpec:
+    """``NAME[:key=value[:key=value...]]``, keys as the CLI option (``lambda``, ``pool-range``) or
+    the Python name (``lam``); e.g. ``dpp:lambda=2:variant=asym``, ``ordinal:weights=1,2,3``."""
+    name, *assignments = [part.strip() for part in text.split(":")]
+    spec = registry.get(name)
+    by_key = {}
+    for p in spec.params:
+        by_key[p.name] = by_key[p.cli_flag.lstrip("-")] = p
+    given = {}
+    for assignment in assignments:
+        key, sep, value = assignment.partition("=")
+        param = by_key.get(key.strip())
+        if not sep or param is None:
+            takes = ", ".join(p.cli_flag.lstrip("-") for p in spec.params) or "none"
+            raise ParameterError(f"-m {text}: expected key=value with a parameter of {name} (it takes: {takes})")
+        given[param.name] = value.strip()
+    values = spec.resolve(given)
+    return MethodSpec(spec.name, tuple((key, values[key]) for key in given), text.strip())
+
+
+def default_methods() -> list[MethodSpec]:
+    """Every registered method that runs on its defaults alone (not ``learned``, which needs a file)."""
+    return [MethodSpec(m.name) for m in registry.methods().values()
+            if all(p.default is not None for p in m.params)]
+
+
+# ---- one image -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ImageTask:
+    dataset: str
+    path: str
+    name: str          # shown in reports: the path within its dataset
+    ks: tuple
+    methods: tuple     # of MethodSpec
+    protocol: str
+    device: str = "cpu"
+
+
+@dataclass(frozen=True)
+class Row:
+    dataset: str
+    image: str
+    k: int
+    method: str
+    ssim: float
+    psnr: float
+    seconds: float     # the method's downscaling time
+
+
+@dataclass
+class ImageResult:
+    dataset: str
+    path: str
+    rows: list = field(default_factory=list)
+    error: str = ""
+    pixels: int = 0
+
+
+def load(path) -> np.ndarray:
+    """The image at ``path`` as float32 H×W×C in [0, 1], alpha dropped."""
+    from .read import read
+
+    image = read(path)
+    pixels = image.pixels if image.pixels.ndim == 3 else image.pixels[:, :, None]
+    if image.has_alpha:
+        pixels = pixels[:, :, :-1]
+    if pixels.dtype.kind in "ui":
+        return (pixels / np.float32(np.iinfo(pixels.dtype).max)).astype(np.float32)
+    return pixels.astype(np.float32)
+
+
+def crop(pixels: np.ndarray, k: int) -> np.ndarray:
+    """``pixels`` cut at the bottom and right to a multiple of ``k`` rows and columns."""
+    h, w = pixels.shape[:2]
+    return pixels[:h - h % k, :w - w % k]
+
+
+def resize(pixels: np.ndarray, shape, resample) -> np.ndarray:
+    """float32 H×W×C resized to ``shape`` (rows, cols) by Pillow per channel, clipped to [0, 1]."""
+    from PIL import Image
+
+    size = (int(shape[1]), int(shape[0]))
+    out = np.empty((*shape, pixels.shape[2]), np.float32)
+    for c in range(pixels.shape[2]):
+        plane = Image.fromarray(np.ascontiguousarray(pixels[:, :, c], dtype=np.float32), mode="F")
+        out[:, :, c] = np.asarray(plane.resize(size, resample))
+    return np.clip(out, 0.0, 1.0, out=out)
+
+
+def target_for(original: np.ndarray, k: int, protocol: str) -> np.ndarray:
+    """What the pooled image is compared with (before :func:`candidate`)."""
+    from PIL import Image
+
+    if protocol == "upsample":
+        return original
+    h, w = original.shape[:2]
+    return resize(original, (h // k, w // k), Image.Resampling.LANCZOS)
+
+
+def candidate(pooled: np.ndarray, target: np.ndarray, protocol: str) -> np.ndarray:
+    """The pooled image as it is compared with the target."""
+    from PIL import Image
+
+    if protocol == "upsample":
+        return resize(pooled, target.shape[:2], Image.Resampling.BICUBIC)
+    return pooled
+
+
+def similarity(target: np.ndarray, image: np.ndarray) -> tuple[float, float]:
+    """``(SSIM, PSNR)`` of two float H×W×C images in [0, 1], as the protocol states them."""
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+    if min(target.shape[:2]) < SSIM_WINDOW:
+        raise ParameterError(f"{target.shape[0]}×{target.shape[1]} pixels compared: SSIM needs at least "
+                             f"{SSIM_WINDOW}×{SSIM_WINDOW}")
+    ssim = structural_similarity(target, image, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                                 K1=0.01, K2=0.03, data_range=1.0, channel_axis=2)
+    mse = float(np.mean((target.astype(np.float64) - image) ** 2))
+    psnr = math.inf if mse == 0 else float(peak_signal_noise_ratio(target, image, data_range=1.0))
+    return float(ssim), psnr
+
+
+def evaluate_image(task: ImageTask) -> ImageResult:
+    """Score every (k, method) of ``task`` on its image. Never raises for a bad image: the
+    result's ``error`` says why."""
+    from .api import downscale
+    from .files import COMPUTE_LOCK
+
+    result = ImageResult(task.dataset, task.path)
+    try:
+        pixels = load(task.path)
+        result.pixels = pixels.shape[0] * pixels.shape[1]
+        for k in task.ks:
+            original = crop(pixels, k)
+            if min(original.shape[:2]) < k:
+                raise ParameterError(f"{original.shape[1]}×{original.shape[0]} is smaller than k = {k}")
+            target = target_for(original, k, task.protocol)
+            for method in task.methods:
+                start = time.perf_counter()
+                with COMPUTE_LOCK:
+                    pooled = downscale(original, k, method=method.name, has_alpha=False, device=task.device,
+                                       **dict(method.params))
+                seconds = time.perf_counter() - start
+                pooled = pooled if pooled.ndim == 3 else pooled[:, :, None]
+                ssim, psnr = similarity(target, candidate(pooled, target, task.protocol))
+                result.rows.append(Row(task.dataset, task.name, k, method.label, ssim, psnr, seconds))
+    except DpdownError as exc:
+        result.error = f"{task.path}: {exc}" if task.path not in str(exc) else str(exc)
+    except MemoryError:
+        result.error = f"{task.path}: out of memory"
+    except Exception as exc:  # one bad image must not stop the evaluation
+        result.error = f"{task.path}: {type(exc).__name__}: {exc}"
+    if result.error:
+        result.rows = []
+    return result
+
+
+# ---- many images ---------------------------------------------------------------------------
+
+@dataclass
+class Aggregate:
+    dataset: str
+    k: int
+    method: str
+    n: int
+    ssim_mean: float
+    ssim_std: float
+    psnr_mean: float
+    psnr_std: float
+    paper: tuple | None = None   # (SSIM, PSNR) of SoftPool's table, where it has this method and k
+
+
+@dataclass
+class Evaluation:
+    """Every per-image row, the failures, and what was asked (for the report)."""
+
+    protocol: str
+    datasets: list        # (label, paper dataset or None)
+    ks: tuple
+    specs: list           # MethodSpecs, in the order asked
+    rows: list = field(default_factory=list)
+    failures: list = field(default_factory=list)  # (path, reason)
+    images: int = 0
+    pixels: int = 0
+    wall: float = 0.0
+    sample: str | None = None  # the first image, for the report's crops
+
+    @property
+    def methods(self) -> list[str]:
+        return [spec.label for spec in self.specs]
+
+    @property
+    def protocol_text(self) -> str:
+        return protocol_text(self.protocol)
+
+    def summary(self) -> list[Aggregate]:
+        """Mean and population standard deviation per dataset × k × method, in the asked order."""
+        groups = {}
+        for row in self.rows:
+            groups.setdefault((row.dataset, row.k, row.method), []).append(row)
+        names = {label: name for label, name in self.datasets}
+        out = []
+        for dataset, paper in self.datasets:
+            for k in self.ks:
+                for method in self.methods:
+                    rows = groups.get((dataset, k, method))
+                    if not rows:
+                        continue
+                    ssim = np.array([r.ssim for r in rows])
+                    psnr = np.array([r.psnr for r in rows])
+                    finite = psnr[np.isfinite(psnr)]
+                    out.append(Aggregate(dataset, k, method, len(rows), float(ssim.mean()), float(ssim.std()),
+                                         float(psnr.mean()) if len(finite) == len(psnr) else math.inf,
+                                         float(finite.std()) if len(finite) else 0.0,
+                                         paper_values.lookup(names[dataset], method.split(":")[0], k)))
+        return out
+
+
+def tasks_for(sets, ks, methods, protocol, limit=None, device="cpu") -> list[ImageTask]:
+    """One task per image of each ``(label, paper, paths)`` set (the first ``limit`` of each)."""
+    tasks = []
+    for label, _, paths in sets:
+        paths = list(paths)[:limit] if limit else list(paths)
+        root = os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in paths]) if paths else ""
+        for path in paths:
+            tasks.append(ImageTask(label, path, os.path.relpath(os.path.abspath(path), root), tuple(ks),
+                                   tuple(methods), protocol, device))
+    return tasks
+
+
+def check(ks, protocol):
+    if protocol not in PROTOCOLS:
+        raise ParameterError(f"--protocol must be one of {', '.join(PROTOCOLS)} (got {protocol!r})")
+    if not ks or any(int(k) != k or k < 2 for k in ks):
+        raise ParameterError(f"-k must be whole window sizes of at least 2 (got {', '.join(map(str, ks))})")
+
+
+def run(sets, ks=DEFAULT_KS, methods=None, protocol="upsample", jobs=None, dask=None, limit=None,
+        device="cpu", on_image=None) -> Evaluation:
+    """Evaluate ``methods`` (MethodSpecs; default: every method that needs no file) at each
+    ``k`` on every image of ``sets`` (``(label, paper dataset, paths)``, see
+    :func:`dpdown.datasets.resolve`). ``on_image(ImageResult)`` is called as each image is done."""
+    from .batch import run_tasks
+
+    ks = tuple(dict.fromkeys(int(k) for k in ks))
+    check(ks, protocol)
+    methods = list({m.label: m for m in methods or default_methods()}.values())
+    tasks = tasks_for(sets, ks, methods, protocol, limit, device)
+    evaluation = Evaluation(protocol, [(label, paper) for label, paper, _ in sets], ks, methods,
+                            sample=tasks[0].path if tasks else None)
+
+    def done(result: ImageResult):
+        evaluation.images += 1
+        evaluation.pixels += result.pixels
+        if result.error:
+            evaluation.failures.append((result.path, result.error))
+        evaluation.rows.extend(result.rows)
+        if on_image:
+            on_image(result)
+
+    def lost(task, reason):
+        return ImageResult(task.dataset, task.path, error=f"{task.path}: {reason}")
+
+    start = time.perf_counter()
+    run_tasks(evaluate_image, tasks, jobs, dask, done, lost)
+    image_order = {(t.dataset, t.name): i for i, t in enumerate(tasks)}
+    method_order = {label: i for i, label in enumerate(evaluation.methods)}
+    evaluation.rows.sort(key=lambda r: (image_order[r.dataset, r.image], r.k, method_order[r.method]))
+    evaluation.wall = time.perf_counter() - start
+    return evaluation

@@ -1,0 +1,233 @@
+"""dpdown eval (issue 6): the protocol pinned on tiny images, datasets, aggregation, reports, CLI."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+import dpdown
+from dpdown import datasets, evaluate, paper_values, report
+from dpdown.cli import cli
+from dpdown.errors import ParameterError
+
+import naive
+from conftest import photo_crop, random_image
+
+
+# ---- the protocol, by hand -------------------------------------------------------------------
+
+def test_constant_offset_has_the_hand_computed_ssim_and_psnr():
+    # constant images: σ = σxy = 0, so SSIM is the luminance term alone; MSE = 0.01
+    a, b = np.full((20, 20, 1), 0.5, np.float32), np.full((20, 20, 1), 0.6, np.float32)
+    ssim, psnr = evaluate.similarity(a, b)
+    c1 = 0.01 ** 2
+    assert ssim == pytest.approx((2 * 0.5 * 0.6 + c1) / (0.5 ** 2 + 0.6 ** 2 + c1), abs=1e-6)
+    assert psnr == pytest.approx(20.0, abs=1e-4)
+
+
+def test_checkerboard_averaged_to_grey_under_upsample():
+    # avg pooling at k = 2 turns a 0/1 checkerboard into flat 0.5; bicubic keeps it flat: MSE = 1/4
+    board = (np.indices((24, 24)).sum(axis=0) % 2).astype(np.float32)[:, :, None]
+    pooled = dpdown.downscale(board, 2, method="avg", has_alpha=False)
+    target = evaluate.target_for(board, 2, "upsample")
+    shown = evaluate.candidate(pooled, target, "upsample")
+    assert np.allclose(shown, 0.5)
+    ssim, psnr = evaluate.similarity(target, shown)
+    assert psnr == pytest.approx(10 * math.log10(4), abs=1e-5)
+    assert ssim == pytest.approx(naive.ssim(target, shown), abs=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(16, 19, 3), (13, 12, 1)])
+def test_ssim_equals_the_naive_formula(shape):
+    rng = np.random.default_rng(sum(shape))
+    a = rng.random(shape).astype(np.float32)
+    b = np.clip(a + rng.normal(0, 0.15, shape), 0, 1).astype(np.float32)
+    assert evaluate.similarity(a, b)[0] == pytest.approx(naive.ssim(a, b), abs=1e-6)
+    mse = np.mean((a.astype(np.float64) - b) ** 2)
+    assert evaluate.similarity(a, b)[1] == pytest.approx(10 * math.log10(1 / mse), abs=1e-4)
+
+
+def test_reference_protocol_compares_at_the_pooled_size():
+    # a horizontal ramp: average pooling and a Lanczos reference agree away from the borders
+    ramp = np.tile(np.linspace(0.1, 0.9, 60, dtype=np.float32), (30, 1))[:, :, None]
+    target = evaluate.target_for(ramp, 3, "reference")
+    assert target.shape == (10, 20, 1)
+    pooled = dpdown.downscale(ramp, 3, method="avg", has_alpha=False)
+    assert evaluate.candidate(pooled, target, "reference") is pooled
+    np.testing.assert_allclose(target[:, 3:-3], pooled[:, 3:-3], atol=1e-5)
+
+
+def test_crop_to_a_multiple_of_k_and_the_protocol_text():
+    assert evaluate.crop(np.zeros((17, 23, 3)), 5).shape == (15, 20, 3)
+    for name in evaluate.PROTOCOLS:
+        text = evaluate.protocol_text(name)
+        assert name in text and "σ = 1.5" in text and "K1 = 0.01" in text and "multiple of k" in text
+
+
+def test_too_small_for_ssim_is_a_clear_error():
+    with pytest.raises(ParameterError, match="SSIM needs at least 11×11"):
+        evaluate.similarity(np.zeros((8, 30, 3), np.float32), np.zeros((8, 30, 3), np.float32))
+
+
+# ---- methods ---------------------------------------------------------------------------------
+
+def test_method_specs():
+    spec = evaluate.parse_method("dpp:lambda=2:variant=asym")
+    assert (spec.name, dict(spec.params), spec.label) == ("dpp", {"lam": 2.0, "variant": "asym"},
+                                                          "dpp:lambda=2:variant=asym")
+    assert dict(evaluate.parse_method("ordinal:pool_range=3:weights=1,2,3").params) == \
+        {"pool_range": 3, "weights": (1.0, 2.0, 3.0)}
+    for bad, text in (("dpp:gamma=1", "it takes"), ("dpp:lambda", "key=value"), ("nosuch", "unknown method"),
+                      ("dpp:lambda=-1", "must be in")):
+        with pytest.raises(ParameterError, match=text):
+            evaluate.parse_method(bad)
+    names = [m.name for m in evaluate.default_methods()]
+    assert "learned" not in names and {"avg", "softpool", "dpid", "dpp", "s3dpp"} <= set(names)
+
+
+def test_paper_values_as_printed():
+    assert paper_values.lookup("DIV2K", "softpool", 2) == (0.729, 51.436)
+    assert paper_values.lookup("Urban100", "max", 5) == (0.330, 20.654)
+    assert paper_values.lookup("Manga109", "pow-average", 5) == (0.160, 9.266)
+    assert paper_values.lookup("Flickr2K", "dpp", 3) == (0.534, 43.608)
+    assert paper_values.lookup("DIV2K", "dpid", 2) is None and paper_values.lookup("DIV2K", "avg", 4) is None
+    assert paper_values.lookup(None, "avg", 2) is None
+
+
+# ---- datasets --------------------------------------------------------------------------------
+
+def test_folder_recognition_and_high_resolution_subfolders(tmp_path):
+    assert datasets.recognise("/data/DIV2K_valid_HR") == "DIV2K"
+    assert datasets.recognise("/x/Flicker2K") == "Flickr2K" and datasets.recognise("/x/flickr2k/a") == "Flickr2K"
+    assert datasets.recognise("/x/holiday") is None
+    img = Image.fromarray(random_image((20, 20, 3), np.uint8))
+    for rel in ("Urban100/HR/a.png", "Urban100/LR_x2/a.png", "Urban100/notes.txt"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        img.save(tmp_path / rel) if rel.endswith(".png") else (tmp_path / rel).write_text("x")
+    assert datasets.folder_images(str(tmp_path / "Urban100")) == [str(tmp_path / "Urban100/HR/a.png")]
+    (label, paper, paths), = datasets.resolve([str(tmp_path / "Urban100")])
+    assert (label, paper, len(paths)) == ("Urban100", "Urban100", 1)
+    srf = tmp_path / "set" / "image_SRF_2"
+    srf.mkdir(parents=True)
+    img.save(srf / "img_001_SRF_2_HR.png")
+    img.save(srf / "img_001_SRF_2_LR.png")
+    assert datasets.folder_images(str(tmp_path / "set")) == [str(srf / "img_001_SRF_2_HR.png")]
+
+
+def test_named_datasets_from_a_packages_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("DPDOWN_DATASETS_ROOT", str(tmp_path))
+    urban = datasets.NAMED["urban"]
+    with pytest.raises(ParameterError, match="apt-get install opencv-doc palapeli-data"):
+        datasets.resolve(names=["urban"])
+    for entry in urban.entries[:2]:
+        path = tmp_path / entry.path.lstrip("/")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(photo_crop()).save(path, format="JPEG")
+    (label, paper, paths), = datasets.resolve(names=["urban"])
+    assert (label, paper, len(paths)) == ("urban", "Urban100", 2)
+    assert urban.missing_packages() == ["opencv-doc"]
+    result = CliRunner().invoke(cli, ["datasets"])
+    assert result.exit_code == 0 and "2 / 9" in result.output and "opencv-doc" in result.output
+    every = {e.path for d in datasets.NAMED.values() for e in d.entries}
+    assert len(every) == 26 + 9 and all(e.licence for d in datasets.NAMED.values() for e in d.entries)
+
+
+# ---- a whole evaluation ----------------------------------------------------------------------
+
+@pytest.fixture
+def folder(tmp_path):
+    root = tmp_path / "pics"
+    root.mkdir()
+    Image.fromarray(photo_crop(box=(300, 200, 61, 47))).save(root / "a.png")
+    Image.fromarray(photo_crop("keong_macan.png", box=(100, 80, 40, 52))).save(root / "b.png")
+    Image.fromarray(np.full((40, 36, 3), 90, np.uint8)).save(root / "flat.png")
+    return root
+
+
+def test_run_rows_and_summary(folder):
+    specs = [evaluate.parse_method(m) for m in ("avg", "max", "dpp:lambda=2")]
+    ev = evaluate.run(datasets.resolve([str(folder)]), (2, 3), specs, jobs=1)
+    assert ev.images == 3 and not ev.failures and len(ev.rows) == 3 * 2 * 3
+    flat = [r for r in ev.rows if r.image == "flat.png"]
+    assert all(r.ssim == pytest.approx(1.0) and r.psnr == math.inf for r in flat)  # constant stays constant
+    by_key = {(a.k, a.method): a for a in ev.summary()}
+    ours = [r.ssim for r in ev.rows if r.k == 3 and r.method == "dpp:lambda=2"]
+    assert by_key[3, "dpp:lambda=2"].ssim_mean == pytest.approx(np.mean(ours))
+    assert by_key[3, "dpp:lambda=2"].ssim_std == pytest.approx(np.std(ours))
+    assert by_key[2, "avg"].psnr_mean == math.inf  # one identical pair makes the mean infinite
+    # a row is what the protocol gives for that image alone
+    a = evaluate.load(folder / "a.png")
+    target = evaluate.crop(a, 2)
+    pooled = dpdown.downscale(target, 2, method="max", has_alpha=False)
+    expected = evaluate.similarity(target, evaluate.candidate(pooled, target, "upsample"))
+    row = next(r for r in ev.rows if r.image == "a.png" and r.k == 2 and r.method == "max")
+    assert (row.ssim, row.psnr) == pytest.approx(expected)
+
+
+def test_parallel_workers_give_the_same_rows(folder):
+    sets = datasets.resolve([str(folder)])
+    specs = [evaluate.MethodSpec("avg")]
+    one = evaluate.run(sets, (2,), specs, "reference", jobs=1)
+    two = evaluate.run(sets, (2,), specs, "reference", jobs=2)
+    assert [(r.image, r.ssim, r.psnr) for r in one.rows] == [(r.image, r.ssim, r.psnr) for r in two.rows]
+
+
+def test_a_bad_image_is_reported_and_the_rest_go_on(folder):
+    (folder / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20)
+    Image.fromarray(np.zeros((9, 40, 3), np.uint8)).save(folder / "thin.png")  # too small for SSIM at k=2
+    runner = CliRunner()
+    result = runner.invoke(cli, ["eval", str(folder), "-k", "2", "-m", "avg", "-j", "1", "--format", "csv"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    failed = [line for line in result.output.splitlines() if line.startswith("failed")]
+    assert len(failed) == 2 and any("broken.png" in f for f in failed) and any("SSIM needs" in f for f in failed)
+    assert "pics,2,avg,3," in result.output  # the three good images were averaged
+
+
+def test_cli_formats_and_output_folder(folder, tmp_path):
+    urban = folder.rename(tmp_path / "Urban100")
+    runner = CliRunner()
+    base = ["eval", str(urban), "-k", "2", "-k", "3", "-m", "avg", "-m", "softpool", "-m", "dpid", "-j", "1",
+            "--paper"]
+    md = runner.invoke(cli, base + ["--format", "markdown"])
+    assert md.exit_code == 0, md.output
+    assert "| `softpool` |" in md.output and "Urban100 k=2 paper SSIM" in md.output and "0.694" in md.output
+    assert "Protocol 'upsample'" in md.output and "**" in md.output
+    data = json.loads(runner.invoke(cli, base + ["--format", "json", "--protocol", "reference", "-q"]).output)
+    assert data["protocol"] == "reference" and len(data["per_image"]) == 3 * 2 * 3
+    assert {s["method"] for s in data["summary"]} == {"avg", "softpool", "dpid"}
+    assert next(s for s in data["summary"] if s["method"] == "avg" and s["k"] == 3)["paper_ssim"] == 0.563
+    out = tmp_path / "report"
+    result = runner.invoke(cli, base + ["--format", "html", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64") == 1 + 1 + 3 and "Protocol 'upsample'" in page  # plot, crops
+    assert (out / "images.csv").read_text().count("\n") == 1 + 18
+    assert (out / "summary.csv").read_text().splitlines()[0].startswith("dataset,k,method,images,ssim_mean")
+    again = runner.invoke(cli, base + ["--format", "html", "-o", str(out)])
+    assert again.exit_code == 2 and "exists" in again.output
+    table = runner.invoke(cli, base)
+    assert table.exit_code == 0 and "softpool" in table.output and "paper" in table.output
+
+
+@pytest.mark.parametrize("args,text", [
+    ([], "give a folder or --dataset"),
+    (["{folder}", "-m", "dpp:beta=2"], "it takes"),
+    (["{folder}", "-k", "1"], "-k"),
+    (["/nonexistent/x"], "not a folder"),
+])
+def test_cli_bad_arguments(folder, args, text):
+    result = CliRunner().invoke(cli, ["eval", *[a.format(folder=folder) for a in args]])
+    assert result.exit_code == 2 and text in result.output and "Traceback" not in result.output
+
+
+def test_report_grid_marks_the_best_of_each_column():
+    ev = evaluate.Evaluation("upsample", [("set", "DIV2K")], (2,), [evaluate.MethodSpec(m) for m in ("avg", "max")])
+    ev.rows = [evaluate.Row("set", "x.png", 2, "avg", 0.9, 30.0, 0.1),
+               evaluate.Row("set", "x.png", 2, "max", 0.95, 25.0, 0.1)]
+    columns, values, best = report.grid(ev, paper=True)
+    assert [(c.metric, c.paper) for c in columns] == [("ssim", False), ("psnr", False), ("ssim", True),
+                                                      ("psnr", True)]
+    assert values["avg"] == [0.9, 30.0, 0.714, 51.247] and best == {("max", 0), ("avg", 1)}
