@@ -6,13 +6,14 @@
 
 from ._version import __version__
 
-__all__ = ["__version__", "downscale", "downscale_files", "available_methods", "read_image", "write_image",
-           "scale_file"]
+__all__ = ["__version__", "downscale", "downscale_files", "available_methods", "evaluate_methods", "fit_method",
+           "load_params", "read_image", "write_image", "scale_file"]
 
 
 def __getattr__(name):
     # The API pulls in NumPy and the registry; keep ``import dpdown`` (and the CLI's --help) light.
-    if name in ("downscale", "downscale_files", "available_methods"):
+    if name in ("downscale", "downscale_files", "available_methods", "evaluate_methods", "fit_method",
+                "load_params"):
         from . import api
         return getattr(api, name)
     if name == "read_image":

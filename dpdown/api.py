@@ -151,3 +151,81 @@ def downscale_files(inputs, output=None, k=None, *, recursive=False, jobs=None, 
     job = batch.Job(downscale_args, files, name or batch.DEFAULT_NAME, skip_existing)
     inputs = [inputs] if isinstance(inputs, (str, bytes)) or not hasattr(inputs, "__iter__") else inputs
     return batch.run(job, batch.collect(inputs, output, recursive), jobs, dask, on_outcome)
+
+
+def evaluate_methods(folders=(), *, datasets=(), k=(2, 3, 5), methods=None, protocol="upsample", jobs=None,
+                     dask=None, limit=None, device="cpu", on_image=None):
+    """SSIM and PSNR of pooled images against the originals, as ``dpdown eval`` reports them.
+
+    Parameters
+    ----------
+    folders : str or list of str
+        Folders of images (searched recursively; DIV2K/Urban100/Manga109/Flickr2K recognised).
+    datasets : list of str
+        Named offline sets (``dpdown.datasets.NAMED``: ``"photos"``, ``"urban"``).
+    k : int or sequence of int
+        Window sizes (stride k); SoftPool's Table 1 uses 2, 3 and 5.
+    methods : list of str, optional
+        ``"NAME[:key=value...]"``, e.g. ``"dpp:lambda=2"``; default every method that needs no file.
+    protocol : {"upsample", "reference"}
+        How images of different sizes are compared (``dpdown.evaluate.PROTOCOLS``).
+    jobs, dask, limit, device
+        Worker processes, a Dask scheduler address, the first ``limit`` images of each set,
+        where the kernels run.
+
+    Returns
+    -------
+    dpdown.evaluate.Evaluation
+        ``rows`` (one per image × k × method), ``summary()`` (mean and standard deviation per
+        dataset × k × method, with the paper's figures where it has them), ``failures``,
+        ``protocol_text``; :mod:`dpdown.report` turns it into tables, CSV, JSON or HTML.
+    """
+    from . import datasets as named_sets, evaluate
+
+    sets = named_sets.resolve([folders] if isinstance(folders, str) else folders, datasets)
+    ks = (k,) if isinstance(k, int) else tuple(k)
+    specs = [m if isinstance(m, evaluate.MethodSpec) else evaluate.parse_method(m) for m in methods] \
+        if methods else None
+    return evaluate.run(sets, ks, specs, protocol, jobs, dask, limit, device, on_image)
+
+
+def fit_method(folders=(), *, method, k, params=None, datasets=(), metric="ssim", protocol="upsample",
+               held_out=0.3, seed=0, patch=256, max_evals=100):
+    """Fit a method's continuous parameters to images by the evaluation metric (``dpdown fit``).
+
+    Parameters
+    ----------
+    folders, datasets
+        The images, as for :func:`evaluate_methods`.
+    method : str
+        ``"NAME[:key=value...]"``; the given values stay fixed, e.g. ``"dpp:guide=full"``.
+    k : int
+        Window size (stride k).
+    params : list of str, optional
+        Parameters to fit (``["alpha", "lambda"]``, ``["filter"]``, ``["gate-weights"]``...);
+        default: the method's continuous scalars.
+    metric : str or callable
+        ``"ssim"``, ``"psnr"`` or ``"module:function"`` of (original, pooled as compared) → float,
+        larger better.
+    protocol, held_out, seed, patch, max_evals
+        The eval protocol, the held-out share of the images and the split's seed, the centre
+        patch size (0: whole images), the most objective evaluations.
+
+    Returns
+    -------
+    dpdown.fit.FitResult
+        ``params`` (every parameter, the fitted at their optimum), the metric on the training
+        and held-out images for the defaults and the fitted values; ``save(path)`` writes the
+        file ``dpdown scale --params-file`` and :func:`load_params` read.
+    """
+    from . import datasets as named_sets, fit
+
+    sets = named_sets.resolve([folders] if isinstance(folders, str) else folders, datasets)
+    return fit.fit(sets, method, k, params, metric, protocol, held_out, seed, patch, max_evals)
+
+
+def load_params(path):
+    """``{"method": ..., **params}`` from a ``dpdown fit`` file: ``downscale(img, k, **load_params(f))``."""
+    from . import fit
+
+    return fit.load(path)

@@ -76,9 +76,10 @@ def _show(value):
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _method_params(method, options):
-    """The options given on the command line, checked against the chosen method."""
-    params = {}
+def _method_params(method, options, base=None):
+    """The options given on the command line over ``base`` (a --params-file's), checked
+    against the chosen method."""
+    params = dict(base or {})
     for flag, users in registry.all_params().items():
         value = options.get("opt_" + flag.lstrip("-").replace("-", "_"))
         if value is None:
@@ -171,17 +172,28 @@ exit status is 1 if any file failed. Run 'dpdown methods' for every method.""")
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures.")
 @click.option("-v", "--verbose", is_flag=True, help="Say every conversion made (CMYK, palette, orientation, "
               "bit depth, first frame).")
+@click.option("--params-file", type=click.Path(dir_okay=False, path_type=str), metavar="FILE",
+              help="Method and parameters from a 'dpdown fit' file; options given here override its values.")
 @_method_options
 def scale(inputs, output, k, stride, size, factor, method, channel_pool, channel_stride, device, recursive,
           name, fmt, quality, strip, linear, max_pixels, memory_budget, overwrite, skip_existing, jobs, dask,
-          quiet, verbose, **options):
+          quiet, verbose, params_file, **options):
     """Downscale images with a detail-preserving or pooling method."""
     from . import footprints
     from .files import FileOptions
     from .strips import parse_bytes
 
+    fitted = {}
+    if params_file is not None:
+        from . import fit
+
+        fitted = fit.load(params_file)
+        chosen = click.get_current_context().get_parameter_source("method")
+        if chosen is not click.core.ParameterSource.DEFAULT and method != fitted["method"]:
+            raise click.UsageError(f"--method {method} differs from {params_file}'s {fitted['method']}")
+        method = fitted.pop("method")
     spec = registry.get(method)
-    params = _method_params(spec, options)
+    params = _method_params(spec, options, fitted)
     if sum(v is not None for v in (k, size, factor)) != 1:
         raise click.UsageError("give exactly one of -k, --size or --scale")
     if stride is not None and k is None:
@@ -433,6 +445,87 @@ def _write_reports(evaluation, folder, fmt, paper, overwrite):
                                           report.images_csv(evaluation))))
     for name, text in texts.items():
         write_atomic(os.path.join(folder, name), lambda stream, text=text: stream.write(text.encode()), overwrite)
+
+
+@cli.command("fit", epilog="""\b
+Examples:
+  dpdown fit photos/ --method dpp -k 2 --params alpha,lambda --metric ssim -o dpp-fitted.json
+  dpdown fit --dataset urban --method dpp:guide=full -k 2 --params filter -o full-dpp.json
+  dpdown fit photos/ --method gated -k 2 --params gate-weights --metric psnr -o gated.json
+  dpdown scale in.png -k 2 --params-file dpp-fitted.json -o out.png
+
+\b
+The images (FOLDER, recursive, and/or --dataset) are split by a seeded shuffle
+into training and held-out images; each gives its centre --patch. SciPy's
+bounded Powell search maximises the mean metric over the training patches,
+under the eval protocol; the file records the method, all its parameters, the
+metric on both splits for the defaults and the fitted values, the data and the
+protocol. --method may fix other parameters: dpp:guide=full:variant=asym.""")
+@click.argument("folders", nargs=-1, type=click.Path(path_type=str), metavar="[FOLDER]...")
+@click.option("--dataset", "names", multiple=True, type=click.Choice(list(datasets.NAMED)),
+              help="A named offline dataset (repeatable); see 'dpdown datasets'.")
+@click.option("-m", "--method", "method_text", required=True, metavar="NAME[:key=value...]",
+              help="The method, with any parameters to hold fixed.")
+@click.option("-k", type=click.IntRange(min=2), required=True, help="Window size (stride k).")
+@click.option("--params", "param_names", metavar="A,B,...",
+              help="Parameters to fit, by option name (alpha,lambda,filter,beta,p,mix,gate-weights,weights...). "
+                   "Default: the method's continuous scalars.")
+@click.option("--metric", default="ssim", show_default=True, metavar="ssim|psnr|MODULE:FUNC",
+              help="What to maximise: ssim, psnr, or a function f(original, pooled_as_compared) → float.")
+@click.option("--protocol", type=click.Choice(list(evaluate.PROTOCOLS)), default="upsample", show_default=True,
+              help="How pooled and original images are compared (as in dpdown eval).")
+@click.option("--held-out", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.3,
+              show_default=True, help="Share of the images held out for the report.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split.")
+@click.option("--patch", type=click.IntRange(min=0), default=256, show_default=True,
+              help="Centre patch of each image used (0: the whole image).")
+@click.option("--max-evals", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Most evaluations of the objective.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str), required=True,
+              help="Parameters file to write (JSON).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or result table.")
+def fit_cmd(folders, names, method_text, k, param_names, metric, protocol, held_out, seed, patch, max_evals,
+            output, overwrite, quiet):
+    """Fit a method's continuous parameters to images by the evaluation metric."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from . import fit
+
+    if os.path.exists(output) and not overwrite:
+        raise click.UsageError(f"{output} exists (use --overwrite to replace it)")
+    sets = datasets.resolve(folders, names)
+    chosen = [n.strip() for n in param_names.split(",") if n.strip()] if param_names else None
+    console = Console(stderr=True, highlight=False)
+    live = console.is_terminal and not quiet
+    with _notices(), _fit_progress(console, max_evals, live) as step:
+        result = fit.fit(sets, method_text, k, chosen, metric, protocol, held_out, seed, patch, max_evals, step)
+    result.save(output, overwrite)
+    if not quiet:
+        table = Table("split", "images", f"default {metric}", f"fitted {metric}", title=f"dpdown fit {result.method}")
+        for label, row in (("training", result.train), ("held-out", result.held_out)):
+            table.add_row(label, str(row["images"]), f"{row['default']:.4f}", f"{row['fitted']:.4f}")
+        console.print(table)
+        shown = ", ".join(f"{n}={_show(result.params[n])}" for n in result.fitted)
+        console.print(f"{shown} after {result.evaluations} evaluations, {result.seconds:.1f} s -> {output}")
+
+
+@contextlib.contextmanager
+def _fit_progress(console, total, live):
+    """A progress bar over the objective's evaluations, with the best value so far."""
+    if not live:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("fitting"), BarColumn(), MofNCompleteColumn(), TextColumn("best {task.fields[best]}"),
+                  TimeElapsedColumn(), console=console, transient=True) as progress:
+        task = progress.add_task("", total=total, best="")
+
+        def step(evaluations, best):
+            progress.update(task, completed=min(evaluations, total), best=f"{best:.4f}")
+        yield step
 
 
 @cli.command("datasets")

@@ -178,18 +178,28 @@ def candidate(pooled: np.ndarray, target: np.ndarray, protocol: str) -> np.ndarr
     return pooled
 
 
-def similarity(target: np.ndarray, image: np.ndarray) -> tuple[float, float]:
-    """``(SSIM, PSNR)`` of two float H×W×C images in [0, 1], as the protocol states them."""
-    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+def ssim(target: np.ndarray, image: np.ndarray) -> float:
+    """SSIM of two float H×W×C images in [0, 1], as the protocol states it."""
+    from skimage.metrics import structural_similarity
 
     if min(target.shape[:2]) < SSIM_WINDOW:
         raise ParameterError(f"{target.shape[0]}×{target.shape[1]} pixels compared: SSIM needs at least "
                              f"{SSIM_WINDOW}×{SSIM_WINDOW}")
-    ssim = structural_similarity(target, image, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
-                                 K1=0.01, K2=0.03, data_range=1.0, channel_axis=2)
-    mse = float(np.mean((target.astype(np.float64) - image) ** 2))
-    psnr = math.inf if mse == 0 else float(peak_signal_noise_ratio(target, image, data_range=1.0))
-    return float(ssim), psnr
+    return float(structural_similarity(target, image, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                                       K1=0.01, K2=0.03, data_range=1.0, channel_axis=2))
+
+
+def psnr(target: np.ndarray, image: np.ndarray) -> float:
+    """PSNR in dB of two float images in [0, 1] (data range 1); infinite where they are equal."""
+    from skimage.metrics import peak_signal_noise_ratio
+
+    with np.errstate(divide="ignore"):
+        return float(peak_signal_noise_ratio(target, image, data_range=1.0))
+
+
+def similarity(target: np.ndarray, image: np.ndarray) -> tuple[float, float]:
+    """``(SSIM, PSNR)`` of two float H×W×C images in [0, 1]."""
+    return ssim(target, image), psnr(target, image)
 
 
 def evaluate_image(task: ImageTask) -> ImageResult:

@@ -37,6 +37,17 @@ class Param:
     high: float | None = None
     choices: tuple[str, ...] = ()
     length: int | None = None  # for ``floats``: the required number of values
+    size_from: str | None = None  # for ``floats`` of no fixed length: "window" (k²) or a parameter's name
+
+    def size(self, k: int, values: dict) -> int:
+        """How many numbers a ``floats`` parameter holds for window size ``k`` (``dpdown fit``)."""
+        if self.length is not None:
+            return self.length
+        if self.size_from == "window":
+            return k * k
+        if self.size_from is not None:
+            return int(values[self.size_from])
+        raise ParameterError(f"{self.cli_flag} has no fixed number of values")
 
     @property
     def cli_flag(self) -> str:

@@ -231,3 +231,9 @@ def test_report_grid_marks_the_best_of_each_column():
     assert [(c.metric, c.paper) for c in columns] == [("ssim", False), ("psnr", False), ("ssim", True),
                                                       ("psnr", True)]
     assert values["avg"] == [0.9, 30.0, 0.714, 51.247] and best == {("max", 0), ("avg", 1)}
+
+
+def test_python_api(folder):
+    ev = dpdown.evaluate_methods(str(folder), k=2, methods=["avg", "dpp:lambda=2"], jobs=1, limit=2)
+    assert ev.images == 2 and [a.method for a in ev.summary()] == ["avg", "dpp:lambda=2"]
+    assert "Protocol 'upsample'" in ev.protocol_text

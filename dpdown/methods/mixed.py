@@ -74,6 +74,6 @@ register(Method(
           "mixed, gated, and tree. AISTATS 2016",
     run=gated,
     params=(Param("gate_weights", "floats", (), "Gated pooling's k×k mask ω, row by row "
-                  "(default zeros: σ(0) = ½, i.e. 50/50)."),),
+                  "(default zeros: σ(0) = ½, i.e. 50/50).", size_from="window"),),
     notes="A clipped edge window uses the mask entries of the positions it has.",
 ))

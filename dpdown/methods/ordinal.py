@@ -83,6 +83,7 @@ register(Method(
     params=(Param("pool_range", "int", 2, f"Ordinal pooling: how many of the largest values to keep "
                   f"(1 is max; at most {MAX_RANGE}).", low=1, high=MAX_RANGE),
             Param("weights", "floats", (), "Ordinal pooling's r weights w, largest value first; softmax "
-                  "makes them positive and sum to 1 (default zeros: the mean of the r largest).")),
+                  "makes them positive and sum to 1 (default zeros: the mean of the r largest).",
+                  size_from="pool_range")),
     notes="The weights are shared by all channels, as in the post's experiments.",
 ))

@@ -1,0 +1,229 @@
+"""``dpdown fit``: a method's continuous parameters chosen for a dataset by the evaluation metric.
+
+Several methods learn their parameters inside a network in their papers (DPP's α, λ and
+Full-DPP's filter, gated pooling's mask, the ordinal weights...). dpdown fits them to
+images instead: maximise the mean metric (SSIM or PSNR under an evaluation protocol of
+:mod:`dpdown.evaluate`, or a user's function) over a training split with SciPy's bounded
+Powell search, and report the metric on a held-out split next to the defaults'.
+
+The images are split by a seeded shuffle of their sorted paths. Each contributes one
+centre patch (``patch×patch``, cut to a multiple of k; 0 = the whole image), read once, so
+one evaluation of the objective costs a downscale and a comparison per patch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from . import registry
+from ._version import __version__
+from .errors import ParameterError
+
+METRICS = ("ssim", "psnr")
+FITTABLE = ("float", "floats")
+
+
+@dataclass(frozen=True)
+class Space:
+    """The fitted parameters laid out as one vector: ``(name, start, stop)`` slices, the
+    starting point and the bounds (None where unbounded)."""
+
+    names: tuple
+    slices: tuple
+    start: np.ndarray
+    bounds: tuple
+
+    def unpack(self, x) -> dict:
+        values = {}
+        for name, (a, b) in zip(self.names, self.slices):
+            values[name] = float(x[a]) if b is None else tuple(float(v) for v in x[a:b])
+        return values
+
+
+def space_for(method: registry.Method, names, k: int, fixed: dict) -> Space:
+    """The search space of ``names`` (Python names or CLI flags) of ``method``; the others keep
+    ``fixed`` (already resolved) values. Scalars start at their current value, lists of
+    numbers at theirs or at zeros (the methods' neutral default) when empty."""
+    by_key = {}
+    for p in method.params:
+        by_key[p.name] = by_key[p.cli_flag.lstrip("-")] = p
+    fittable = [p.cli_flag.lstrip("-") for p in method.params if p.kind in FITTABLE]
+    if not fittable:
+        raise ParameterError(f"method {method.name!r} has no continuous parameter to fit")
+    chosen, slices, start, bounds = [], [], [], []
+    for key in names:
+        p = by_key.get(key)
+        if p is None or p.kind not in FITTABLE:
+            raise ParameterError(f"--params: {key!r} is not a continuous parameter of {method.name} "
+                                 f"(it has: {', '.join(fittable)})")
+        at = len(start)
+        if p.kind == "float":
+            slices.append((at, None))
+            start.append(fixed[p.name])
+            bounds.append((p.low, p.high))
+        else:
+            size = p.size(k, fixed)
+            value = fixed[p.name] or (0.0,) * size
+            if len(value) != size:
+                raise ParameterError(f"{p.cli_flag} has {len(value)} numbers; fitting needs {size}")
+            slices.append((at, at + size))
+            start += list(value)
+            bounds += [(None, None)] * size
+        chosen.append(p.name)
+    return Space(tuple(chosen), tuple(slices), np.array(start, np.float64), tuple(bounds))
+
+
+def metric_function(metric: str):
+    """``(target, candidate) → float``, larger is better: ``ssim``, ``psnr`` or ``module:function``."""
+    from . import evaluate
+
+    if metric in METRICS:
+        return getattr(evaluate, metric)
+    module, sep, name = metric.partition(":")
+    if not sep:
+        raise ParameterError(f"--metric must be one of {', '.join(METRICS)} or module:function (got {metric!r})")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise ParameterError(f"--metric {metric}: {exc}") from None
+
+
+def split(paths, held_out: float, seed: int):
+    """``(training, held-out)`` paths: a seeded shuffle of the sorted paths, the last
+    ``held_out`` share (at least one image each) held out."""
+    paths = sorted(paths)
+    if len(paths) < 2:
+        raise ParameterError(f"fitting needs at least two images (a training and a held-out one); got {len(paths)}")
+    order = np.random.default_rng(seed).permutation(len(paths))
+    n_out = min(len(paths) - 1, max(1, round(held_out * len(paths))))
+    shuffled = [paths[i] for i in order]
+    return sorted(shuffled[:-n_out]), sorted(shuffled[-n_out:])
+
+
+def patches(paths, k: int, patch: int) -> list:
+    """The centre ``patch×patch`` of each image (float32 [0, 1], alpha dropped), cut to a multiple of k."""
+    from .evaluate import crop, load
+
+    out = []
+    for path in paths:
+        pixels = load(path)
+        if patch:
+            h, w = pixels.shape[:2]
+            y, x = max(0, (h - patch) // 2), max(0, (w - patch) // 2)
+            pixels = pixels[y:y + patch, x:x + patch]
+        out.append(np.ascontiguousarray(crop(pixels, k)))
+    return out
+
+
+def score(images, k: int, method: str, params: dict, metric, protocol: str) -> float:
+    """The mean of ``metric`` over ``images`` pooled by ``method`` with ``params`` at ``k``."""
+    from .api import downscale
+    from .evaluate import candidate, target_for
+
+    values = []
+    for original in images:
+        pooled = downscale(original, k, method=method, has_alpha=False, **params)
+        pooled = pooled if pooled.ndim == 3 else pooled[:, :, None]
+        target = target_for(original, k, protocol)
+        values.append(metric(target, candidate(pooled, target, protocol)))
+    return float(np.mean(values))
+
+
+@dataclass
+class FitResult:
+    method: str
+    params: dict            # every parameter of the method, the fitted ones at their optimum
+    fitted: list            # the fitted parameters' Python names
+    k: int
+    metric: str
+    protocol: str
+    data: list              # the folders and datasets fitted on
+    train: dict             # images, default, fitted (metric means)
+    held_out: dict
+    evaluations: int
+    seconds: float
+    patch: int
+    seed: int
+    optimiser: str = "scipy.optimize.minimize(method='Powell'), bounds from the registry"
+    dpdown: str = __version__
+    history: list = field(default_factory=list, repr=False)
+
+    def to_json(self) -> str:
+        record = asdict(self)
+        record.pop("history")
+        record["params"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.params.items()}
+        return json.dumps(record, indent=1) + "\n"
+
+    def save(self, path, overwrite: bool = False) -> None:
+        from .write import write_atomic
+
+        text = self.to_json().encode()
+        write_atomic(path, lambda stream: stream.write(text), overwrite)
+
+
+def fit(sets, method_text: str, k: int, names=None, metric="ssim", protocol="upsample", held_out=0.3, seed=0,
+        patch=256, max_evals=100, on_step=None) -> FitResult:
+    """Fit ``names`` (default: every scalar continuous parameter) of the method described by
+    ``method_text`` (``NAME[:key=value...]``, the fixed values) on the images of ``sets``
+    (``(label, paper, paths)``, see :func:`dpdown.datasets.resolve`).
+
+    ``on_step(evaluations, best)`` is called after every evaluation of the objective.
+    """
+    from scipy.optimize import minimize
+
+    from .evaluate import PROTOCOLS, parse_method
+
+    if protocol not in PROTOCOLS:
+        raise ParameterError(f"--protocol must be one of {', '.join(PROTOCOLS)} (got {protocol!r})")
+    if k < 2:
+        raise ParameterError(f"-k must be at least 2 (got {k})")
+    spec = parse_method(method_text)
+    method = registry.get(spec.name)
+    fixed = method.resolve(dict(spec.params))
+    names = list(names or [p.name for p in method.params if p.kind == "float"])
+    space = space_for(method, names, k, fixed)
+    measure = metric_function(metric)
+    train_paths, test_paths = split([p for _, _, paths in sets for p in paths], held_out, seed)
+    train, test = patches(train_paths, k, patch), patches(test_paths, k, patch)
+
+    history = []
+
+    def objective(x):
+        value = score(train, k, method.name, {**fixed, **space.unpack(x)}, measure, protocol)
+        value = value if math.isfinite(value) else 1e6  # identical images: as good as it gets
+        history.append((x.copy(), value))
+        if on_step:
+            on_step(len(history), max(v for _, v in history))
+        return -value
+
+    start = time.perf_counter()
+    bounds = [(-np.inf if lo is None else lo, np.inf if hi is None else hi) for lo, hi in space.bounds]
+    result = minimize(objective, space.start, method="Powell", bounds=bounds,
+                      options=dict(maxfev=max_evals, xtol=1e-3, ftol=1e-5))
+    best = {**fixed, **space.unpack(result.x)}
+    report = {}
+    for label, images, paths in (("train", train, train_paths), ("held_out", test, test_paths)):
+        report[label] = dict(images=len(paths), default=score(images, k, method.name, fixed, measure, protocol),
+                             fitted=score(images, k, method.name, best, measure, protocol))
+    return FitResult(method.name, best, list(space.names), k, metric, protocol, [label for label, _, _ in sets],
+                     report["train"], report["held_out"], len(history), time.perf_counter() - start, patch, seed,
+                     history=history)
+
+
+def load(path) -> dict:
+    """``{"method": name, **params}`` from a file written by ``dpdown fit``, checked against
+    the registry: ``dpdown.downscale(img, k, **load(path))``."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            record = json.load(f)
+        method = registry.get(record["method"])
+        params = method.resolve({k: v for k, v in record["params"].items()})
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ParameterError(f"{path}: not a dpdown fit file ({exc})") from None
+    return {"method": method.name, **params}

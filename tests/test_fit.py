@@ -1,0 +1,137 @@
+"""dpdown fit (issue 9, part 2): search spaces from the registry, the split, known optima, CLI."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+import dpdown
+from dpdown import datasets, fit, registry
+from dpdown.cli import cli
+from dpdown.errors import ParameterError
+
+from conftest import photo_crop
+
+
+def toward_point_eight(target, candidate):
+    """A metric with a known optimum: the pooled image's mean should be 0.8."""
+    return -float((candidate.mean() - 0.8) ** 2)
+
+
+@pytest.fixture
+def boards(tmp_path):
+    # 0/1 checkerboards: every aligned 2×2 window holds two 1s on its diagonal, so avg = ½,
+    # max = 1, mixed = ½ + a/2 and gated = ½ + σ(ω₀ + ω₃)/2, everywhere
+    root = tmp_path / "boards"
+    root.mkdir()
+    for i, size in enumerate((16, 20, 24)):
+        board = (np.indices((size, size)).sum(axis=0) % 2 == 0).astype(np.uint8) * 255
+        Image.fromarray(board).save(root / f"board{i}.png")
+    return datasets.resolve([str(root)])
+
+
+def test_search_spaces_follow_the_registry():
+    dpp = registry.get("dpp")
+    space = fit.space_for(dpp, ["alpha", "lambda", "filter"], 2, dpp.resolve({}))
+    assert space.names == ("alpha", "lam", "filter") and len(space.start) == 11
+    assert space.bounds[:2] == ((0.0, 1e6), (0.0, 100.0))
+    assert space.unpack(np.arange(11.0)) == {"alpha": 0.0, "lam": 1.0, "filter": tuple(np.arange(2.0, 11.0))}
+    gated = registry.get("gated")
+    assert len(fit.space_for(gated, ["gate-weights"], 3, gated.resolve({})).start) == 9
+    ordinal = registry.get("ordinal")
+    assert len(fit.space_for(ordinal, ["weights"], 2, ordinal.resolve({"pool_range": 3})).start) == 3
+    for names, text in ((["variant"], "not a continuous parameter"), (["gamma"], "not a continuous")):
+        with pytest.raises(ParameterError, match=text):
+            fit.space_for(dpp, names, 2, dpp.resolve({}))
+    with pytest.raises(ParameterError, match="no continuous parameter"):
+        fit.space_for(registry.get("avg"), ["x"], 2, {})
+
+
+def test_split_is_seeded_disjoint_and_complete():
+    paths = [f"{c}.png" for c in "abcdefghij"]
+    train, held = fit.split(paths, 0.3, seed=1)
+    assert len(held) == 3 and sorted(train + held) == paths and not set(train) & set(held)
+    assert fit.split(list(reversed(paths)), 0.3, seed=1) == (train, held)
+    assert fit.split(paths, 0.3, seed=2) != (train, held)
+    with pytest.raises(ParameterError, match="at least two images"):
+        fit.split(["a.png"], 0.3, 0)
+
+
+def test_known_optimum_of_a_scalar(boards):
+    result = fit.fit(boards, "mixed", 2, ["mix"], "test_fit:toward_point_eight", "reference", patch=0,
+                     max_evals=60)
+    assert result.params["mix"] == pytest.approx(0.6, abs=1e-3)
+    assert result.held_out["fitted"] > result.held_out["default"]  # default ½ gives mean 0.75
+    assert result.train["fitted"] == pytest.approx(0, abs=1e-7)
+
+
+def test_known_optimum_of_a_mask(boards):
+    result = fit.fit(boards, "gated", 2, ["gate-weights"], "test_fit:toward_point_eight", "reference", patch=0,
+                     max_evals=200)
+    w = result.params["gate_weights"]
+    assert 0.5 + 0.5 / (1 + np.exp(-(w[0] + w[3]))) == pytest.approx(0.8, abs=2e-3)
+
+
+def test_ssim_fit_never_ends_below_its_start(tmp_path):
+    root = tmp_path / "photos"
+    root.mkdir()
+    for i, name in enumerate(("flower.png", "keong_macan.png", "bliznaca.png")):
+        Image.fromarray(photo_crop(name, box=(100, 100, 40, 36))).save(root / f"{i}.png")
+    result = fit.fit(datasets.resolve([str(root)]), "softpool", 2, None, "ssim", "upsample", max_evals=15)
+    assert result.fitted == ["beta"] and result.train["fitted"] >= result.train["default"] - 1e-12
+    assert result.evaluations <= 15 + 5  # Powell finishes its current line search
+
+
+def test_cli_fit_then_scale_with_the_file(boards, tmp_path):
+    (_, _, paths), = boards
+    folder = str(tmp_path / "boards")
+    out = tmp_path / "mixed.json"
+    runner = CliRunner()
+    args = ["fit", folder, "-m", "mixed", "-k", "2", "--params", "mix", "--metric", "test_fit:toward_point_eight",
+            "--protocol", "reference", "--patch", "0", "-o", str(out)]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    record = json.loads(out.read_text())
+    assert record["method"] == "mixed" and record["fitted"] == ["mix"] and record["protocol"] == "reference"
+    assert record["held_out"]["images"] == 1 and record["train"]["images"] == 2 and record["data"] == ["boards"]
+    again = runner.invoke(cli, args)
+    assert again.exit_code == 2 and "exists" in again.output
+    img = photo_crop()
+    Image.fromarray(img).save(tmp_path / "in.png")
+    result = runner.invoke(cli, ["scale", str(tmp_path / "in.png"), "-k", "2", "--params-file", str(out),
+                                 "-o", str(tmp_path / "out.png")])
+    assert result.exit_code == 0, result.output
+    expected = dpdown.downscale(img, 2, **fit.load(out))
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "out.png")), expected)
+    overridden = runner.invoke(cli, ["scale", str(tmp_path / "in.png"), "-k", "2", "--params-file", str(out),
+                                     "--mix", "1", "-o", str(tmp_path / "max.png")])
+    assert overridden.exit_code == 0
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "max.png")), dpdown.downscale(img, 2, method="max"))
+    clash = runner.invoke(cli, ["scale", str(tmp_path / "in.png"), "-k", "2", "--params-file", str(out),
+                                "-m", "dpp", "-o", str(tmp_path / "x.png")])
+    assert clash.exit_code == 2 and "differs" in clash.output
+    (tmp_path / "bad.json").write_text("{}")
+    bad = runner.invoke(cli, ["scale", str(tmp_path / "in.png"), "-k", "2", "--params-file",
+                              str(tmp_path / "bad.json"), "-o", str(tmp_path / "y.png")])
+    assert bad.exit_code == 2 and "not a dpdown fit file" in bad.output and not (tmp_path / "y.png").exists()
+
+
+@pytest.mark.parametrize("args,text", [
+    (["-m", "avg", "-k", "2"], "no continuous parameter"),
+    (["-m", "dpp", "-k", "2", "--params", "variant"], "not a continuous parameter"),
+    (["-m", "dpp", "-k", "2", "--metric", "nosuchmodule:f"], "--metric"),
+    (["-m", "dpp", "-k", "2", "--metric", "mse"], "--metric must be"),
+])
+def test_cli_fit_bad_arguments(boards, tmp_path, args, text):
+    result = CliRunner().invoke(cli, ["fit", str(tmp_path / "boards"), *args, "-o", str(tmp_path / "f.json")])
+    assert result.exit_code == 2 and text in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "f.json").exists()
+
+
+def test_python_api(boards, tmp_path):
+    result = dpdown.fit_method(str(tmp_path / "boards"), method="mixed", k=2, params=["mix"],
+                               metric="test_fit:toward_point_eight", protocol="reference", patch=0, max_evals=60)
+    result.save(tmp_path / "f.json")
+    assert dpdown.load_params(tmp_path / "f.json")["mix"] == pytest.approx(0.6, abs=1e-3)
