@@ -40,6 +40,26 @@ def main():
         sheet.paste(p, (x, 0))
         x += p.width + 8
     sheet.save(OUT / "flower_box_dpid_dpp.png", optimize=True)
+    every_method(photo)
+
+
+def every_method(photo, k=4, size=40, zoom=4, columns=6):
+    """The flower's most detailed block downscaled by every method, enlarged without interpolation."""
+    from dpdown.report import detail_region
+
+    y, x = detail_region(photo.astype(np.float32) / 255, size * k)
+    region = photo[y:y + size * k, x:x + size * k]
+    tiles = [("original (k× smaller shown k× larger)", region[::1, ::1])]
+    tiles += [(name, dpdown.downscale(region, k, method=name)) for name in dpdown.available_methods()
+              if name != "learned"]
+    cell = size * zoom
+    sheet = Image.new("RGB", (columns * (cell + 6), -(-len(tiles) // columns) * (cell + 22)), "white")
+    draw = ImageDraw.Draw(sheet)
+    for i, (label, pixels) in enumerate(tiles):
+        left, top = (i % columns) * (cell + 6), (i // columns) * (cell + 22)
+        sheet.paste(Image.fromarray(pixels).resize((cell, cell), Image.NEAREST), (left, top + 18))
+        draw.text((left + 2, top + 3), label.split(" (")[0], fill=(0, 0, 0))
+    sheet.save(OUT / f"every_method_k{k}.png", optimize=True)
 
 
 if __name__ == "__main__":

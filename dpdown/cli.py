@@ -339,7 +339,7 @@ def learn(dataset, k, tile, alpha, norm, output, overwrite):
 Examples:
   dpdown eval ~/data/DIV2K_valid_HR ~/data/Urban100 -k 2 -k 3 -k 5
   dpdown eval --dataset photos --dataset urban -m avg -m max -m softpool -m dpp -m dpid --format markdown
-  dpdown eval --dataset photos -m dpp:lambda=2:variant=asym -m ordinal:weights=1,2,3 --paper
+  dpdown eval --dataset photos -m dpp:lambda=2:variant=asym -m ordinal:pool-range=3:weights=1,2,3 --paper
   dpdown eval photos/ --output report/ --format html     # tables, plots, crop grid
   dpdown eval --dataset urban --limit 3 -k 2             # a quick look
 
