@@ -62,15 +62,16 @@ def measure(method, shape):
 
 
 def main():
-    import dpdown
     from bench_scale import machine
+
+    from dpdown import registry
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-m", "--method", action="append", help="method (repeatable; default: all)")
     parser.add_argument("--shape", type=int, nargs=2, default=(4000, 6000), metavar=("H", "W"))
     parser.add_argument("--record", action="store_true", help="append the table to docs/benchmarks.md")
     args = parser.parse_args()
-    names = args.method or [m for m in dpdown.available_methods() if m != "learned"]
+    names = args.method or registry.standalone()
     mb = 1 << 20
     rows = ["| method | RSS rise (MB) | budget (MB) | within | time (s) |", "|---|---:|---:|---|---:|"]
     for name in names:

@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image
 
 import dpdown
+from dpdown import registry
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -61,7 +62,7 @@ def main(argv=None):
     parser.add_argument("--record", action="store_true", help="append the tables to docs/benchmarks.md")
     args = parser.parse_args(argv)
     sizes = args.k or [2, 4]
-    names = args.method or list(dpdown.available_methods())
+    names = args.method or registry.standalone()
 
     img = test_image()
     megapixels = img.shape[0] * img.shape[1] / 1e6
@@ -81,9 +82,13 @@ def main(argv=None):
         cv2 = None
         print("opencv not installed (pip install -e '.[bench]'): no INTER_AREA peer", file=sys.stderr)
     pil = Image.fromarray(img)
-    lines += ["Every method; ratio = dpdown's throughput / OpenCV INTER_AREA's at the same k:", "",
-              "| method | " + " | ".join(f"k={k} ms | k={k} MP/s | k={k} vs INTER_AREA" for k in sizes) + " |",
-              "|---|" + "---:|---:|---:|" * len(sizes)]
+    import numba
+
+    threads = numba.get_num_threads()
+    lines += ["Every method; ratio = dpdown's throughput / OpenCV INTER_AREA's at the same k; thread scaling "
+              f"= time on 1 thread / time on {threads} at k = {sizes[-1]}:", "",
+              "| method | " + " | ".join(f"k={k} ms | k={k} MP/s | k={k} vs INTER_AREA" for k in sizes)
+              + f" | 1→{threads} threads |", "|---|" + "---:|---:|---:|" * len(sizes) + "---:|"]
     peers = {}
     for k in sizes:
         out_h, out_w = -(-img.shape[0] // k), -(-img.shape[1] // k)
@@ -104,6 +109,14 @@ def main(argv=None):
             area = peers[k].get("opencv INTER_AREA")
             ratio = f"{area / seconds:.2f}×" if area else ""
             cells.append(f"{seconds * 1000:.1f} | {megapixels / seconds:.0f} | {ratio}")
+        if name in names:
+            numba.set_num_threads(1)
+            alone = timed(f"dpdown {name} k={sizes[-1]}, 1 thread",
+                          lambda: dpdown.downscale(img, sizes[-1], method=name))
+            numba.set_num_threads(threads)
+            cells.append(f"{alone / seconds:.2f}×")  # seconds: the last k's, on every thread
+        else:
+            cells.append("")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
 
     # DPID against pepedpid (k = 4), with the interior agreement check

@@ -6,6 +6,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 import dpdown
+from dpdown import registry
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "images"
@@ -50,8 +51,7 @@ def every_method(photo, k=4, size=40, zoom=4, columns=6):
     y, x = detail_region(photo.astype(np.float32) / 255, size * k)
     region = photo[y:y + size * k, x:x + size * k]
     tiles = [("original (k× smaller shown k× larger)", region[::1, ::1])]
-    tiles += [(name, dpdown.downscale(region, k, method=name)) for name in dpdown.available_methods()
-              if name != "learned"]
+    tiles += [(name, dpdown.downscale(region, k, method=name)) for name in registry.standalone()]
     cell = size * zoom
     sheet = Image.new("RGB", (columns * (cell + 6), -(-len(tiles) // columns) * (cell + 22)), "white")
     draw = ImageDraw.Draw(sheet)

@@ -91,8 +91,7 @@ def parse_method(text: str) -> MethodSpec:
 
 def default_methods() -> list[MethodSpec]:
     """Every registered method that runs on its defaults alone (not ``learned``, which needs a file)."""
-    return [MethodSpec(m.name) for m in registry.methods().values()
-            if all(p.default is not None for p in m.params)]
+    return [MethodSpec(name) for name in registry.standalone()]
 
 
 # ---- one image -----------------------------------------------------------------------------

@@ -145,6 +145,11 @@ def methods() -> dict[str, Method]:
     return _REGISTRY
 
 
+def standalone() -> list[str]:
+    """The methods that run on their defaults alone (all but those needing a file, e.g. ``learned``)."""
+    return [m.name for m in methods().values() if all(p.default is not None for p in m.params)]
+
+
 def get(name: str) -> Method:
     table = methods()
     if name not in table:

@@ -25,8 +25,7 @@ pytestmark = [pytest.mark.cuda, pytest.mark.filterwarnings("ignore:overflow:Runt
 
 STOCHASTIC = {"stochastic", "s3pool", "s3dpp"}
 ALL = METHODS + FAMILY
-NEEDS_OPERATOR = {"learned"}  # tested with an operator in test_learned.py
-PLAIN = [name for name in registry.methods() if name not in NEEDS_OPERATOR]
+PLAIN = registry.standalone()  # learned is tested with an operator in test_learned.py
 ALL_IDS = [f"{m}-{'-'.join(f'{k}={v}' for k, v in p.items())}" for m, p, _ in METHODS] + FAMILY_IDS
 GEOMETRIES = [
     ((13, 11, 3), dict(k=3, stride=2)),

@@ -189,7 +189,7 @@ def test_stdin_to_stdout(tmp_path):
 
 # ---- huge images -----------------------------------------------------------------------------
 
-STRIP_CASES = [(name, {}) for name in registry.methods() if name != "learned"] + [
+STRIP_CASES = [(name, {}) for name in registry.standalone()] + [
     ("dpp", {"guide": "full"}), ("stochastic", {"seed": 3}),
     ("learned", {"operator": make_operator(2, 4, 3)})]  # tiles of 4 across strips of one output row
 
