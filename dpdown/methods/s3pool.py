@@ -22,16 +22,16 @@ from .stochastic import SEED
 
 
 def sampled_starts(n, k, grid, seed, axis):
-    """The kept window starts along an axis of ``n`` samples (step 2)."""
-    per_grid = grid // k
-    total = -(-n // k)
-    starts = []
-    for g, begin in enumerate(range(0, n, grid)):
-        size = min(grid, n - begin)
-        count = per_grid if begin + grid < n else total - len(starts)
-        keys = uniform_array(seed, axis, g, np.arange(size))
-        starts.extend(sorted(begin + np.argsort(keys, kind="stable")[:count]))
-    return np.asarray(starts, dtype=np.int64)
+    """The kept window starts along an axis of ``n`` samples (step 2), all grids at once: each
+    grid sorts its keys and keeps the rows of the ``g/k`` smallest, in order."""
+    per_grid, total = grid // k, -(-n // k)
+    full = -(-n // grid) - 1  # every grid but the last keeps g/k; the last keeps the rest
+    index = np.arange(n)
+    keys = uniform_array(seed, axis, index // grid, index % grid)
+    kept = np.argsort(keys[:full * grid].reshape(full, grid), axis=1, kind="stable")[:, :per_grid]
+    kept = np.sort(kept, axis=1) + grid * np.arange(full)[:, None]
+    rest = np.sort(np.argsort(keys[full * grid:], kind="stable")[:total - full * per_grid]) + full * grid
+    return np.concatenate([kept.ravel(), rest]).astype(np.int64)
 
 
 def s3_footprint(shape, footprint, grid=0, seed=0, **_):
