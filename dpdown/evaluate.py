@@ -322,9 +322,11 @@ def run(sets, ks=DEFAULT_KS, methods=None, protocol="upsample", jobs=None, dask=
     ``k`` on every image of ``sets`` (``(label, paper dataset, paths)``, see
     :func:`dpdown.datasets.resolve`). ``on_image(ImageResult)`` is called as each image is done."""
     from .batch import run_tasks
+    from .device import resolve
 
     ks = tuple(dict.fromkeys(int(k) for k in ks))
     check(ks, protocol)
+    device = resolve(device)  # once, here: no GPU for --device cuda is one error, not one per image
     methods = list({m.label: m for m in methods or default_methods()}.values())
     tasks = tasks_for(sets, ks, methods, protocol, limit, device)
     evaluation = Evaluation(protocol, [(label, paper) for label, paper, _ in sets], ks, methods,

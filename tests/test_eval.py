@@ -237,3 +237,23 @@ def test_python_api(folder):
     ev = dpdown.evaluate_methods(str(folder), k=2, methods=["avg", "dpp:lambda=2"], jobs=1, limit=2)
     assert ev.images == 2 and [a.method for a in ev.summary()] == ["avg", "dpp:lambda=2"]
     assert "Protocol 'upsample'" in ev.protocol_text
+
+
+def test_device_is_resolved_once(folder, monkeypatch):
+    from dpdown import device as devices
+
+    monkeypatch.setattr(devices, "cuda_problem", lambda: "no CUDA driver or GPU found")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["eval", str(folder), "-k", "2", "-m", "avg", "-j", "1", "--device", "cuda"])
+    assert result.exit_code == 1 and result.output.count("no CUDA driver") == 1
+    result = runner.invoke(cli, ["eval", str(folder), "-k", "2", "-m", "avg", "-j", "1", "--device", "auto",
+                                 "--format", "csv"])
+    assert result.exit_code == 0 and "notice: no usable GPU" in result.output and "pics,2,avg,3," in result.output
+
+
+@pytest.mark.cuda
+def test_eval_on_the_gpu_equals_the_cpu(folder):
+    cpu = evaluate.run(datasets.resolve([str(folder)]), (2,), [evaluate.MethodSpec("dpid")], jobs=1)
+    gpu = evaluate.run(datasets.resolve([str(folder)]), (2,), [evaluate.MethodSpec("dpid")], jobs=1, device="cuda")
+    assert [(r.image, r.ssim, r.psnr) for r in cpu.rows] == pytest.approx([(r.image, r.ssim, r.psnr)
+                                                                            for r in gpu.rows], rel=1e-5)
