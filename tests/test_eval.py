@@ -257,3 +257,15 @@ def test_eval_on_the_gpu_equals_the_cpu(folder):
     gpu = evaluate.run(datasets.resolve([str(folder)]), (2,), [evaluate.MethodSpec("dpid")], jobs=1, device="cuda")
     assert [(r.image, r.ssim, r.psnr) for r in cpu.rows] == pytest.approx([(r.image, r.ssim, r.psnr)
                                                                             for r in gpu.rows], rel=1e-5)
+
+
+def test_dask_local_cluster_gives_the_same_rows(folder):
+    distributed = pytest.importorskip("distributed")
+    sets = datasets.resolve([str(folder)])
+    specs = [evaluate.MethodSpec("avg"), evaluate.parse_method("dpp:lambda=2")]
+    local = evaluate.run(sets, (2,), specs, jobs=1)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        remote = evaluate.run(sets, (2,), specs, dask=cluster.scheduler_address)
+    assert [(r.image, r.method, r.ssim, r.psnr) for r in remote.rows] == \
+        [(r.image, r.method, r.ssim, r.psnr) for r in local.rows]
