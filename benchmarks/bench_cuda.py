@@ -23,12 +23,9 @@ import argparse
 import dataclasses
 import datetime
 import statistics
-import time
-
-import numpy as np
 
 import dpdown
-from dpdown import device as devices, footprints, registry
+from dpdown import footprints, registry
 from dpdown.working import to_working
 
 from bench_scale import best_time, machine, test_image

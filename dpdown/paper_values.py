@@ -65,8 +65,6 @@ _TABLE_1 = {
     },
 }
 
-SOURCE = {"DIV2K": "Table 1", "Urban100": "Table 1", "Manga109": "Table 1", "Flickr2K": "Table 3"}
-
 
 def lookup(dataset: str | None, method: str, k: int):
     """``(ssim, psnr)`` the paper reports for ``method`` at ``k`` on ``dataset``, or None."""

@@ -10,7 +10,6 @@ S_b/S_w (paper 001, eq. 13) is measured with the held-out split's own A and B.
 
 import argparse
 
-import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
