@@ -176,24 +176,26 @@ def plots(evaluation) -> list[tuple[str, str]]:
     from matplotlib import pyplot
 
     summary = evaluation.summary()
+    colours = matplotlib.colormaps["tab20"].colors  # 20 distinct colours; markers tell the rest apart
     figures = []
     for dataset, _ in evaluation.datasets:
-        fig, axes = pyplot.subplots(1, 2, figsize=(11, 4.2))
-        for method in evaluation.methods:
+        fig, axes = pyplot.subplots(1, 2, figsize=(12, 4.2))
+        for i, method in enumerate(evaluation.methods):
             points = sorted((a.k, a.ssim_mean, a.psnr_mean) for a in summary
                             if a.dataset == dataset and a.method == method)
             if points:
                 ks, ssim, psnr = zip(*points)
-                axes[0].plot(ks, ssim, marker="o", label=method)
-                axes[1].plot(ks, psnr, marker="o", label=method)
+                style = dict(color=colours[i % len(colours)], marker="osD^v<>"[i % 7], label=method)
+                axes[0].plot(ks, ssim, **style)
+                axes[1].plot(ks, psnr, **style)
         for ax, name in zip(axes, ("SSIM", "PSNR (dB)")):
             ax.set_xlabel("k")
             ax.set_ylabel(name)
             ax.set_xticks(list(evaluation.ks))
             ax.grid(alpha=0.3)
-        axes[1].legend(fontsize=7, ncol=2, loc="upper right")
         fig.suptitle(dataset)
-        fig.tight_layout()
+        fig.tight_layout(rect=(0, 0, 0.84, 1))
+        fig.legend(*axes[0].get_legend_handles_labels(), loc="center right", fontsize=8)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=96)
         pyplot.close(fig)
