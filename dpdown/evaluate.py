@@ -264,7 +264,7 @@ class Evaluation:
     images: int = 0
     pixels: int = 0
     wall: float = 0.0
-    sample: str | None = None  # the first image, for the report's crops
+    samples: dict = field(default_factory=dict)  # dataset → its first image, for the report's crops
 
     @property
     def methods(self) -> list[str]:
@@ -329,8 +329,7 @@ def run(sets, ks=DEFAULT_KS, methods=None, protocol="upsample", jobs=None, dask=
     device = resolve(device)  # once, here: no GPU for --device cuda is one error, not one per image
     methods = list({m.label: m for m in methods or default_methods()}.values())
     tasks = tasks_for(sets, ks, methods, protocol, limit, device)
-    evaluation = Evaluation(protocol, [(label, paper) for label, paper, _ in sets], ks, methods,
-                            sample=tasks[0].path if tasks else None)
+    evaluation = Evaluation(protocol, [(label, paper) for label, paper, _ in sets], ks, methods)
 
     def done(result: ImageResult):
         evaluation.images += 1
@@ -349,5 +348,9 @@ def run(sets, ks=DEFAULT_KS, methods=None, protocol="upsample", jobs=None, dask=
     image_order = {(t.dataset, t.name): i for i, t in enumerate(tasks)}
     method_order = {label: i for i, label in enumerate(evaluation.methods)}
     evaluation.rows.sort(key=lambda r: (image_order[r.dataset, r.image], r.k, method_order[r.method]))
+    failed = {path for path, _ in evaluation.failures}
+    for task in tasks:
+        if task.path not in failed:
+            evaluation.samples.setdefault(task.dataset, task.path)
     evaluation.wall = time.perf_counter() - start
     return evaluation

@@ -214,17 +214,14 @@ def detail_region(pixels, size):
     return int(i) * size, int(j) * size
 
 
-def crops(evaluation, out_pixels=48):
-    """The same region of the first image downscaled by each method at the smallest k:
-    ``(k, [(label, data URL)])`` with the original first. Pooling is local, so the region is
-    cut first (a multiple of k, aligned to the windows) and downscaled alone."""
+def crops(path, specs, k, out_pixels=48):
+    """The most detailed region of the image at ``path`` downscaled by each method at ``k``:
+    ``[(label, data URL)]``, the original first. Pooling is local, so the region is cut
+    first (a multiple of k, aligned to the windows) and downscaled alone."""
     from .api import downscale
     from .evaluate import crop, load
 
-    if evaluation.sample is None:
-        return None
-    k = min(evaluation.ks)
-    pixels = crop(load(evaluation.sample), k)
+    pixels = crop(load(path), k)
     size = min(out_pixels * k, pixels.shape[0] - pixels.shape[0] % k, pixels.shape[1] - pixels.shape[1] % k)
     y, x = detail_region(pixels, size)
     region = pixels[y:y + size, x:x + size]
@@ -234,10 +231,10 @@ def crops(evaluation, out_pixels=48):
         return np.rint(np.clip(img, 0, 1) * 255).astype(np.uint8)
 
     shown = [("original", _png(as_bytes(region)))]
-    for spec in evaluation.specs:
+    for spec in specs:
         pooled = downscale(region, k, method=spec.name, has_alpha=False, **dict(spec.params))
         shown.append((spec.label, _png(as_bytes(pooled if pooled.ndim == 3 else pooled[:, :, None]))))
-    return k, shown
+    return shown
 
 
 _STYLE = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;
@@ -268,13 +265,12 @@ def to_html(evaluation, paper=False, with_crops=True) -> str:
                      "A reference, not a result of this run.</p>")
     parts.append("<h2>SSIM and PSNR against k</h2>")
     parts += [f"<img alt='{html.escape(name)}' src='{url}'>" for name, url in plots(evaluation)]
-    shown = crops(evaluation) if with_crops else None
-    if shown:
-        k, images = shown
-        parts.append(f"<h2>The same region, k = {k}</h2><p>{html.escape(evaluation.sample)}: the block with "
-                     "the most detail, each result enlarged without interpolation.</p><div class=crops>")
+    k = min(evaluation.ks)
+    for dataset, path in evaluation.samples.items() if with_crops else ():
+        parts.append(f"<h2>{html.escape(dataset)}: the same region, k = {k}</h2><p>{html.escape(path)}: its block "
+                     "with the most detail, each result enlarged without interpolation.</p><div class=crops>")
         parts += [f"<figure><img src='{url}'><figcaption>{html.escape(label)}</figcaption></figure>"
-                  for label, url in images]
+                  for label, url in crops(path, evaluation.specs, k)]
         parts.append("</div>")
     if evaluation.failures:
         parts.append("<h2>Failures</h2><ul>" + "".join(f"<li>{html.escape(reason)}</li>"

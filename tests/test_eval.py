@@ -204,6 +204,7 @@ def test_cli_formats_and_output_folder(folder, tmp_path):
     assert result.exit_code == 0, result.output
     page = (out / "report.html").read_text()
     assert page.count("data:image/png;base64") == 1 + 1 + 3 and "Protocol 'upsample'" in page  # plot, crops
+    assert "Urban100: the same region, k = 2" in page and "a.png: its block" in page
     assert (out / "images.csv").read_text().count("\n") == 1 + 18
     assert (out / "summary.csv").read_text().splitlines()[0].startswith("dataset,k,method,images,ssim_mean")
     again = runner.invoke(cli, base + ["--format", "html", "-o", str(out)])
