@@ -323,13 +323,22 @@ def _run_pool(task, items, jobs, done, lost):
             pool.shutdown(wait=True, cancel_futures=True)
 
 
+def dask_timeout() -> float:
+    """Seconds to wait for the Dask scheduler: ``$DPDOWN_DASK_TIMEOUT``, default 10."""
+    text = os.environ.get("DPDOWN_DASK_TIMEOUT", "10")
+    try:
+        return float(text)
+    except ValueError:
+        raise ParameterError(f"DPDOWN_DASK_TIMEOUT must be a number of seconds (got {text!r})") from None
+
+
 def _run_dask(task, items, address, done, lost):
     try:
         from distributed import Client, as_completed
     except ImportError:
         raise ParameterError("--dask needs the distributed package: pip install 'dpdown[dask]'") from None
     try:
-        client = Client(address, timeout="10s")
+        client = Client(address, timeout=f"{dask_timeout()}s")
     except (OSError, TimeoutError, ValueError) as exc:
         raise DpdownError(f"cannot reach the Dask scheduler at {address} ({exc})") from None
     with client:

@@ -168,7 +168,7 @@ exit status is 1 if any file failed. Run 'dpdown methods' for every method.""")
               "each uses cores/jobs threads.")
 @click.option("--dask", metavar="ADDRESS", envvar="DPDOWN_DASK", help="Run the files as tasks on this Dask "
               "scheduler (e.g. tcp://host:8786; needs dpdown[dask]); inputs and outputs must be on paths "
-              "every worker sees. Env: DPDOWN_DASK.")
+              "every worker sees. Env: DPDOWN_DASK (DPDOWN_DASK_TIMEOUT: seconds to wait, default 10).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures.")
 @click.option("-v", "--verbose", is_flag=True, help="Say every conversion made (CMYK, palette, orientation, "
               "bit depth, first frame).")

@@ -189,7 +189,8 @@ def test_dask_local_cluster_gives_the_same_files_and_summary(tree, tmp_path):
     (["-k", "2", "--name", "{stem}_{bogus}.png"], "unknown field {bogus}"),
     (["-k", "2", "--dask", "tcp://127.0.0.1:9"], "Dask scheduler"),
 ])
-def test_bad_batch_arguments(tree, tmp_path, args, text):
+def test_bad_batch_arguments(tree, tmp_path, args, text, monkeypatch):
+    monkeypatch.setenv("DPDOWN_DASK_TIMEOUT", "1")  # an unreachable scheduler: fail fast
     result = run(tree, "-o", tmp_path / "out", *args)
     assert result.exit_code in (1, 2) and text in result.output
     assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
