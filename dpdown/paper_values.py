@@ -73,3 +73,8 @@ def lookup(dataset: str | None, method: str, k: int):
         return None
     i = KS.index(k)
     return row[2 * i], row[2 * i + 1]
+
+
+def covers(dataset: str | None, k: int) -> bool:
+    """Whether the paper reports figures for ``dataset`` at ``k``."""
+    return dataset in _TABLE_1 and k in KS

@@ -41,7 +41,7 @@ def grid(evaluation, paper=False):
     for dataset, paper_name in evaluation.datasets:
         for k in evaluation.ks:
             columns += [Column(dataset, k, "ssim"), Column(dataset, k, "psnr")]
-            if paper and paper_values.lookup(paper_name, "avg", k):
+            if paper and paper_values.covers(paper_name, k):
                 columns += [Column(dataset, k, "ssim", True), Column(dataset, k, "psnr", True)]
     values = {}
     for method in evaluation.methods:
