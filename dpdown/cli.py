@@ -46,7 +46,10 @@ def cli():
 
     \b
     dpdown scale in.png -k 4 --method dpid -o small.png
+    dpdown scale photos/ -r -o small/ --size 1920x
     dpdown methods
+    dpdown eval --dataset photos -k 2 -k 3 -k 5
+    dpdown fit photos/ -m dpp -k 2 -o dpp.json
     """
 
 
