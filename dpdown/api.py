@@ -182,7 +182,7 @@ def evaluate_methods(folders=(), *, datasets=(), k=(2, 3, 5), methods=None, prot
     """
     from . import datasets as named_sets, evaluate
 
-    sets = named_sets.resolve([folders] if isinstance(folders, str) else folders, datasets)
+    sets = named_sets.resolve(folders, datasets)
     ks = (k,) if isinstance(k, int) else tuple(k)
     specs = [m if isinstance(m, evaluate.MethodSpec) else evaluate.parse_method(m) for m in methods] \
         if methods else None
@@ -220,7 +220,7 @@ def fit_method(folders=(), *, method, k, params=None, datasets=(), metric="ssim"
     """
     from . import datasets as named_sets, fit
 
-    sets = named_sets.resolve([folders] if isinstance(folders, str) else folders, datasets)
+    sets = named_sets.resolve(folders, datasets)
     return fit.fit(sets, method, k, params, metric, protocol, held_out, seed, patch, max_evals)
 
 

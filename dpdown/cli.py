@@ -73,6 +73,34 @@ def _method_options(func):
     return func
 
 
+# Options that several commands share.
+_DEVICE = click.option(
+    "--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu", show_default=True, envvar="DPDOWN_DEVICE",
+    help="Where the kernels run: cpu (all cores), cuda (an NVIDIA GPU; an error if there is none) or auto (the "
+         "GPU when usable, else the CPU with a notice). Env: DPDOWN_DEVICE.")
+_DASK = click.option(
+    "--dask", metavar="ADDRESS", envvar="DPDOWN_DASK",
+    help="Run one task per image on this Dask scheduler (e.g. tcp://host:8786; needs dpdown[dask]); inputs and "
+         "outputs must be on paths every worker sees. Env: DPDOWN_DASK (DPDOWN_DASK_TIMEOUT: seconds to wait, "
+         "default 10).")
+_PROTOCOL = click.option(
+    "--protocol", type=click.Choice(list(evaluate.PROTOCOLS)), default="upsample", show_default=True,
+    help="How pooled and original images are compared: upsample (the pooled image brought back to full size "
+         "by bicubic, against the original) or reference (against the original downscaled by Lanczos-3).")
+
+
+def _image_sets(func):
+    """``[FOLDER]...`` and ``--dataset NAME``: the images of eval and fit."""
+    func = click.option("--dataset", "names", multiple=True, type=click.Choice(list(datasets.NAMED)),
+                        help="A named offline dataset (repeatable); see 'dpdown datasets'.")(func)
+    return click.argument("folders", nargs=-1, type=click.Path(path_type=str), metavar="[FOLDER]...")(func)
+
+
+def _refuse_existing(path, overwrite):
+    if os.path.exists(path) and not overwrite:
+        raise click.UsageError(f"{path} exists (use --overwrite to replace it)")
+
+
 def _show(value):
     if isinstance(value, tuple):
         return ",".join(f"{v:g}" for v in value) or "none"
@@ -145,10 +173,7 @@ exit status is 1 if any file failed. Run 'dpdown methods' for every method.""")
 @click.option("--channel-stride", type=click.IntRange(min=1), default=1, show_default=True,
               help="Channels per group for --channel-pool (must divide the channel count), or how many "
                    "values topk keeps.")
-@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu", show_default=True,
-              envvar="DPDOWN_DEVICE", help="Where the kernels run: cpu (all cores), cuda (an NVIDIA GPU; "
-              "an error if there is none) or auto (the GPU when usable, else the CPU with a notice). "
-              "Env: DPDOWN_DEVICE.")
+@_DEVICE
 @click.option("-r", "--recursive", is_flag=True, help="Take the images of the folders' subfolders too.")
 @click.option("--name", "name", default=batch.DEFAULT_NAME, show_default=True,
               help="Output file name template; fields: {stem} {ext} {method} {k} {size} (WxH) {tag}.")
@@ -169,9 +194,7 @@ exit status is 1 if any file failed. Run 'dpdown methods' for every method.""")
 @click.option("--skip-existing", is_flag=True, help="Leave existing output files alone (resume a run).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: one per core); "
               "each uses cores/jobs threads.")
-@click.option("--dask", metavar="ADDRESS", envvar="DPDOWN_DASK", help="Run the files as tasks on this Dask "
-              "scheduler (e.g. tcp://host:8786; needs dpdown[dask]); inputs and outputs must be on paths "
-              "every worker sees. Env: DPDOWN_DASK (DPDOWN_DASK_TIMEOUT: seconds to wait, default 10).")
+@_DASK
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures.")
 @click.option("-v", "--verbose", is_flag=True, help="Say every conversion made (CMYK, palette, orientation, "
               "bit depth, first frame).")
@@ -273,21 +296,27 @@ def _run_batch(job, items, jobs, dask, quiet, verbose):
 
 @contextlib.contextmanager
 def _progress(console, total, live, label="downscaling"):
-    """A progress bar (count, images/s, time left) on a terminal; nothing otherwise."""
+    """A progress bar (count, a note, time left) on a terminal; nothing otherwise. Yields
+    ``advance(done=None, note=None)``: one more done (the note: items per second), or
+    ``done`` in all with the caller's note."""
     if not live:
-        yield lambda: None
+        yield lambda done=None, note=None: None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[rate]}"), TimeRemainingColumn())
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[note]}"),
+               TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("", total=total, rate="")
+        task = progress.add_task("", total=total, note="")
 
-        def advance():
-            progress.advance(task)
-            speed = progress.tasks[0].speed
-            progress.update(task, rate=f"{speed:.1f} images/s" if speed else "")
+        def advance(done=None, note=None):
+            if done is None:
+                progress.advance(task)
+                speed = progress.tasks[0].speed
+                note = f"{speed:.1f} images/s" if speed else ""
+            else:
+                progress.update(task, completed=min(done, total))
+            progress.update(task, note=note)
         yield advance
 
 
@@ -329,9 +358,7 @@ def learn(dataset, k, tile, alpha, norm, output, overwrite):
     """Learn a pooling operator from labelled images (closed form, paper 001, Algorithm 1)."""
     from . import learned
 
-    if os.path.exists(output) and not overwrite:
-        raise click.UsageError(f"{output} exists (use --overwrite to replace it)")
-    learned.check(k, tile, alpha, norm)
+    _refuse_existing(output, overwrite)
     op = learned.learn_arrays(learned.dataset(dataset), k, tile, alpha, norm)
     op.save(output, overwrite)
     click.echo(f"{output}: {op.weights.shape[0]}×{op.weights.shape[1]} operator (k={k}, tile={tile}, "
@@ -354,17 +381,13 @@ recursively; folders named like DIV2K, Urban100, Manga109 or Flickr2K are
 recognised (their HR images only). 'dpdown datasets' lists the named offline
 sets. -o writes report.<format> (table: Markdown), summary.csv and images.csv
 (every image's figures). Exit status 1 if any image failed.""")
-@click.argument("folders", nargs=-1, type=click.Path(path_type=str), metavar="[FOLDER]...")
-@click.option("--dataset", "names", multiple=True, type=click.Choice(list(datasets.NAMED)),
-              help="A named offline dataset (repeatable); see 'dpdown datasets'.")
+@_image_sets
 @click.option("-k", "ks", multiple=True, type=click.IntRange(min=2),
               help="Window size, repeatable. Default: 2, 3 and 5, as SoftPool's Table 1.")
 @click.option("-m", "--method", "method_texts", multiple=True, metavar="NAME[:key=value...]",
               help="Method with optional parameters, repeatable, e.g. dpp:lambda=2:variant=asym. Default: every "
                    "method that needs no file (" + ", ".join(m.name for m in evaluate.default_methods()) + ").")
-@click.option("--protocol", type=click.Choice(list(evaluate.PROTOCOLS)), default="upsample", show_default=True,
-              help="upsample: the pooled image is brought back to full size (bicubic) and compared with the "
-                   "original; reference: compared with the original downscaled by Lanczos-3.")
+@_PROTOCOL
 @click.option("--format", "fmt", type=click.Choice(report.FORMATS), default="table", show_default=True,
               help="table: the rich table on the terminal; csv, json, markdown, html (with plots and crops; "
                    "needs dpdown[report]).")
@@ -374,10 +397,8 @@ sets. -o writes report.<format> (table: Markdown), summary.csv and images.csv
               "columns labelled 'paper', for datasets standing for DIV2K, Urban100, Manga109 or Flickr2K.")
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Only the first N images of each dataset.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: one per core).")
-@click.option("--dask", metavar="ADDRESS", envvar="DPDOWN_DASK",
-              help="Run the images as tasks on this Dask scheduler (needs dpdown[dask]). Env: DPDOWN_DASK.")
-@click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu", show_default=True,
-              envvar="DPDOWN_DEVICE", help="Where the methods' kernels run. Env: DPDOWN_DEVICE.")
+@_DASK
+@_DEVICE
 @click.option("--overwrite", is_flag=True, help="Replace report files already in --output.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or per-image lines.")
 def eval_cmd(folders, names, ks, method_texts, protocol, fmt, output, paper, limit, jobs, dask, device, overwrite,
@@ -389,11 +410,8 @@ def eval_cmd(folders, names, ks, method_texts, protocol, fmt, output, paper, lim
     sets = datasets.resolve(folders, names)
     specs = [evaluate.parse_method(text) for text in method_texts] or None
     ks = ks or evaluate.DEFAULT_KS
-    evaluate.check(ks, protocol)
-    if output is not None and not overwrite:
-        for name in _report_files(fmt):
-            if os.path.exists(os.path.join(output, name)):
-                raise click.UsageError(f"{os.path.join(output, name)} exists (use --overwrite to replace it)")
+    for name in _report_files(fmt) if output is not None else ():
+        _refuse_existing(os.path.join(output, name), overwrite)
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     live = console.is_terminal and not quiet
     total = sum(min(len(paths), limit or len(paths)) for _, _, paths in sets)
@@ -464,9 +482,7 @@ bounded Powell search maximises the mean metric over the training patches,
 under the eval protocol; the file records the method, all its parameters, the
 metric on both splits for the defaults and the fitted values, the data and the
 protocol. --method may fix other parameters: dpp:guide=full:variant=asym.""")
-@click.argument("folders", nargs=-1, type=click.Path(path_type=str), metavar="[FOLDER]...")
-@click.option("--dataset", "names", multiple=True, type=click.Choice(list(datasets.NAMED)),
-              help="A named offline dataset (repeatable); see 'dpdown datasets'.")
+@_image_sets
 @click.option("-m", "--method", "method_text", required=True, metavar="NAME[:key=value...]",
               help="The method, with any parameters to hold fixed.")
 @click.option("-k", type=click.IntRange(min=2), required=True, help="Window size (stride k).")
@@ -475,8 +491,7 @@ protocol. --method may fix other parameters: dpp:guide=full:variant=asym.""")
                    "Default: the method's continuous scalars.")
 @click.option("--metric", default="ssim", show_default=True, metavar="ssim|psnr|MODULE:FUNC",
               help="What to maximise: ssim, psnr, or a function f(original, pooled_as_compared) → float.")
-@click.option("--protocol", type=click.Choice(list(evaluate.PROTOCOLS)), default="upsample", show_default=True,
-              help="How pooled and original images are compared (as in dpdown eval).")
+@_PROTOCOL
 @click.option("--held-out", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.3,
               show_default=True, help="Share of the images held out for the report.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split.")
@@ -496,14 +511,14 @@ def fit_cmd(folders, names, method_text, k, param_names, metric, protocol, held_
 
     from . import fit
 
-    if os.path.exists(output) and not overwrite:
-        raise click.UsageError(f"{output} exists (use --overwrite to replace it)")
+    _refuse_existing(output, overwrite)
     sets = datasets.resolve(folders, names)
     chosen = [n.strip() for n in param_names.split(",") if n.strip()] if param_names else None
     console = Console(stderr=True, highlight=False)
     live = console.is_terminal and not quiet
-    with _notices(), _fit_progress(console, max_evals, live) as step:
-        result = fit.fit(sets, method_text, k, chosen, metric, protocol, held_out, seed, patch, max_evals, step)
+    with _notices(), _progress(console, max_evals, live, "fitting") as advance:
+        result = fit.fit(sets, method_text, k, chosen, metric, protocol, held_out, seed, patch, max_evals,
+                         lambda evaluations, best: advance(evaluations, f"best {best:.4f}"))
     result.save(output, overwrite)
     if not quiet:
         table = Table("split", "images", f"default {metric}", f"fitted {metric}", title=f"dpdown fit {result.method}")
@@ -512,23 +527,6 @@ def fit_cmd(folders, names, method_text, k, param_names, metric, protocol, held_
         console.print(table)
         shown = ", ".join(f"{n}={_show(result.params[n])}" for n in result.fitted)
         console.print(f"{shown} after {result.evaluations} evaluations, {result.seconds:.1f} s -> {output}")
-
-
-@contextlib.contextmanager
-def _fit_progress(console, total, live):
-    """A progress bar over the objective's evaluations, with the best value so far."""
-    if not live:
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(TextColumn("fitting"), BarColumn(), MofNCompleteColumn(), TextColumn("best {task.fields[best]}"),
-                  TimeElapsedColumn(), console=console, transient=True) as progress:
-        task = progress.add_task("", total=total, best="")
-
-        def step(evaluations, best):
-            progress.update(task, completed=min(evaluations, total), best=f"{best:.4f}")
-        yield step
 
 
 @cli.command("datasets")

@@ -145,8 +145,9 @@ def folder_images(folder: str) -> list[str]:
 
 
 def resolve(folders=(), names=()):
-    """``(label, paper_dataset, [paths])`` for each folder and named set; a named set must be
-    installed (at least partly: the images present are used)."""
+    """``(label, paper_dataset, [paths])`` for each folder (or the one folder given as a string)
+    and named set; a named set must be installed (at least partly: the images present are used)."""
+    folders = [folders] if isinstance(folders, (str, os.PathLike)) else folders
     sets = []
     for name in names:
         if name not in NAMED:

@@ -168,6 +168,17 @@ def target_for(original: np.ndarray, k: int, protocol: str) -> np.ndarray:
     return resize(original, (h // k, w // k), Image.Resampling.LANCZOS)
 
 
+def pool(original: np.ndarray, k: int, method: str, params=(), device: str = "cpu") -> np.ndarray:
+    """``original`` (H×W×C) downscaled by ``method`` with ``params`` at ``k``, H'×W'×C; one
+    kernel at a time per process (see :data:`dpdown.files.COMPUTE_LOCK`)."""
+    from .api import downscale
+    from .files import COMPUTE_LOCK
+
+    with COMPUTE_LOCK:
+        pooled = downscale(original, k, method=method, has_alpha=False, device=device, **dict(params))
+    return pooled if pooled.ndim == 3 else pooled[:, :, None]
+
+
 def candidate(pooled: np.ndarray, target: np.ndarray, protocol: str) -> np.ndarray:
     """The pooled image as it is compared with the target."""
     from PIL import Image
@@ -204,9 +215,6 @@ def similarity(target: np.ndarray, image: np.ndarray) -> tuple[float, float]:
 def evaluate_image(task: ImageTask) -> ImageResult:
     """Score every (k, method) of ``task`` on its image. Never raises for a bad image: the
     result's ``error`` says why."""
-    from .api import downscale
-    from .files import COMPUTE_LOCK
-
     result = ImageResult(task.dataset, task.path)
     try:
         pixels = load(task.path)
@@ -218,11 +226,8 @@ def evaluate_image(task: ImageTask) -> ImageResult:
             target = target_for(original, k, task.protocol)
             for method in task.methods:
                 start = time.perf_counter()
-                with COMPUTE_LOCK:
-                    pooled = downscale(original, k, method=method.name, has_alpha=False, device=task.device,
-                                       **dict(method.params))
+                pooled = pool(original, k, method.name, method.params, task.device)
                 seconds = time.perf_counter() - start
-                pooled = pooled if pooled.ndim == 3 else pooled[:, :, None]
                 ssim, psnr = similarity(target, candidate(pooled, target, task.protocol))
                 result.rows.append(Row(task.dataset, task.name, k, method.label, ssim, psnr, seconds))
     except DpdownError as exc:
@@ -279,7 +284,8 @@ class Evaluation:
         groups = {}
         for row in self.rows:
             groups.setdefault((row.dataset, row.k, row.method), []).append(row)
-        names = {label: name for label, name in self.datasets}
+        names = dict(self.datasets)
+        method_of = {spec.label: spec.name for spec in self.specs}
         out = []
         for dataset, paper in self.datasets:
             for k in self.ks:
@@ -293,7 +299,7 @@ class Evaluation:
                     out.append(Aggregate(dataset, k, method, len(rows), float(ssim.mean()), float(ssim.std()),
                                          float(psnr.mean()) if len(finite) == len(psnr) else math.inf,
                                          float(finite.std()) if len(finite) else 0.0,
-                                         paper_values.lookup(names[dataset], method.split(":")[0], k)))
+                                         paper_values.lookup(names[dataset], method_of[method], k)))
         return out
 
 
@@ -324,8 +330,8 @@ def run(sets, ks=DEFAULT_KS, methods=None, protocol="upsample", jobs=None, dask=
     from .batch import run_tasks
     from .device import resolve
 
-    ks = tuple(dict.fromkeys(int(k) for k in ks))
     check(ks, protocol)
+    ks = tuple(dict.fromkeys(int(k) for k in ks))
     device = resolve(device)  # once, here: no GPU for --device cuda is one error, not one per image
     methods = list({m.label: m for m in methods or default_methods()}.values())
     tasks = tasks_for(sets, ks, methods, protocol, limit, device)

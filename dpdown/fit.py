@@ -17,7 +17,7 @@ import importlib
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -106,33 +106,30 @@ def split(paths, held_out: float, seed: int):
     return sorted(shuffled[:-n_out]), sorted(shuffled[-n_out:])
 
 
-def patches(paths, k: int, patch: int) -> list:
-    """The centre ``patch×patch`` of each image (float32 [0, 1], alpha dropped), cut to a multiple of k."""
-    from .evaluate import crop, load
+def patches(paths, k: int, patch: int, protocol: str) -> list:
+    """``(original, target)`` for the centre ``patch×patch`` of each image (float32 [0, 1], alpha
+    dropped, cut to a multiple of k; 0: the whole image), the target as ``protocol`` compares:
+    made once, however many times the objective is evaluated."""
+    from .evaluate import crop, load, target_for
 
-    out = []
+    pairs = []
     for path in paths:
         pixels = load(path)
         if patch:
             h, w = pixels.shape[:2]
             y, x = max(0, (h - patch) // 2), max(0, (w - patch) // 2)
             pixels = pixels[y:y + patch, x:x + patch]
-        out.append(np.ascontiguousarray(crop(pixels, k)))
-    return out
+        original = np.ascontiguousarray(crop(pixels, k))
+        pairs.append((original, target_for(original, k, protocol)))
+    return pairs
 
 
-def score(images, k: int, method: str, params: dict, metric, protocol: str) -> float:
-    """The mean of ``metric`` over ``images`` pooled by ``method`` with ``params`` at ``k``."""
-    from .api import downscale
-    from .evaluate import candidate, target_for
+def score(pairs, k: int, method: str, params: dict, metric, protocol: str) -> float:
+    """The mean of ``metric`` over ``(original, target)`` pairs pooled by ``method`` with ``params``."""
+    from .evaluate import candidate, pool
 
-    values = []
-    for original in images:
-        pooled = downscale(original, k, method=method, has_alpha=False, **params)
-        pooled = pooled if pooled.ndim == 3 else pooled[:, :, None]
-        target = target_for(original, k, protocol)
-        values.append(metric(target, candidate(pooled, target, protocol)))
-    return float(np.mean(values))
+    return float(np.mean([metric(target, candidate(pool(original, k, method, params.items()), target, protocol))
+                          for original, target in pairs]))
 
 
 @dataclass
@@ -152,11 +149,9 @@ class FitResult:
     seed: int
     optimiser: str = "scipy.optimize.minimize(method='Powell'), bounds from the registry"
     dpdown: str = __version__
-    history: list = field(default_factory=list, repr=False)
 
     def to_json(self) -> str:
         record = asdict(self)
-        record.pop("history")
         record["params"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.params.items()}
         return json.dumps(record, indent=1) + "\n"
 
@@ -177,12 +172,9 @@ def fit(sets, method_text: str, k: int, names=None, metric="ssim", protocol="ups
     """
     from scipy.optimize import minimize
 
-    from .evaluate import PROTOCOLS, parse_method
+    from .evaluate import check, parse_method
 
-    if protocol not in PROTOCOLS:
-        raise ParameterError(f"--protocol must be one of {', '.join(PROTOCOLS)} (got {protocol!r})")
-    if k < 2:
-        raise ParameterError(f"-k must be at least 2 (got {k})")
+    check((k,), protocol)
     spec = parse_method(method_text)
     method = registry.get(spec.name)
     fixed = method.resolve(dict(spec.params))
@@ -190,16 +182,16 @@ def fit(sets, method_text: str, k: int, names=None, metric="ssim", protocol="ups
     space = space_for(method, names, k, fixed)
     measure = metric_function(metric)
     train_paths, test_paths = split([p for _, _, paths in sets for p in paths], held_out, seed)
-    train, test = patches(train_paths, k, patch), patches(test_paths, k, patch)
-
-    history = []
+    train, test = patches(train_paths, k, patch, protocol), patches(test_paths, k, patch, protocol)
+    evaluations, best_value = 0, -math.inf
 
     def objective(x):
+        nonlocal evaluations, best_value
         value = score(train, k, method.name, {**fixed, **space.unpack(x)}, measure, protocol)
         value = value if math.isfinite(value) else 1e6  # identical images: as good as it gets
-        history.append((x.copy(), value))
+        evaluations, best_value = evaluations + 1, max(best_value, value)
         if on_step:
-            on_step(len(history), max(v for _, v in history))
+            on_step(evaluations, best_value)
         return -value
 
     start = time.perf_counter()
@@ -212,8 +204,7 @@ def fit(sets, method_text: str, k: int, names=None, metric="ssim", protocol="ups
         report[label] = dict(images=len(paths), default=score(images, k, method.name, fixed, measure, protocol),
                              fitted=score(images, k, method.name, best, measure, protocol))
     return FitResult(method.name, best, list(space.names), k, metric, protocol, [label for label, _, _ in sets],
-                     report["train"], report["held_out"], len(history), time.perf_counter() - start, patch, seed,
-                     history=history)
+                     report["train"], report["held_out"], evaluations, time.perf_counter() - start, patch, seed)
 
 
 def load(path) -> dict:

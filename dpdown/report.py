@@ -36,7 +36,6 @@ def grid(evaluation, paper=False):
     """``(columns, {method: [value or None per column]}, best)``: the Table-1 layout, ``best``
     the set of (method, column index) holding each of dpdown's columns' maximum."""
     summary = {(a.dataset, a.k, a.method): a for a in evaluation.summary()}
-    names = dict(evaluation.datasets)
     columns = []
     for dataset, paper_name in evaluation.datasets:
         for k in evaluation.ks:
@@ -48,11 +47,10 @@ def grid(evaluation, paper=False):
         row = []
         for col in columns:
             a = summary.get((col.dataset, col.k, method))
-            if col.paper:
-                ref = paper_values.lookup(names[col.dataset], method.split(":")[0], col.k)
-                row.append(None if ref is None else ref[col.metric == "psnr"])
+            if a is None or (col.paper and a.paper is None):
+                row.append(None)
             else:
-                row.append(None if a is None else getattr(a, f"{col.metric}_mean"))
+                row.append(a.paper[col.metric == "psnr"] if col.paper else getattr(a, f"{col.metric}_mean"))
         values[method] = row
     best = set()
     for i, col in enumerate(columns):
