@@ -21,12 +21,25 @@ def _mix(z):
 
 
 @inline
+def key(seed, a, b):
+    """The hash state after (seed, a, b): :func:`uniform` of many ``c`` for one pixel mixes
+    these two keys once."""
+    z = _mix(np.uint64(seed) + np.uint64(GOLDEN) * np.uint64(a + 1))
+    return _mix(z + np.uint64(GOLDEN) * np.uint64(b + 1))
+
+
+@inline
+def uniform_at(state, c):
+    """:func:`uniform` (seed, a, b, c) from ``state = key(seed, a, b)``."""
+    z = _mix(state + np.uint64(GOLDEN) * np.uint64(c + 1))
+    # via int64: x86 has no direct uint64 → float64 conversion before AVX-512
+    return (np.float64(np.int64(z >> np.uint64(11))) + 0.5) * (1.0 / 9007199254740992.0)
+
+
+@inline
 def uniform(seed, a, b, c):
     """A float64 in the open interval (0, 1), a pure function of four non-negative integers."""
-    z = _mix(np.uint64(seed) + np.uint64(GOLDEN) * np.uint64(a + 1))
-    z = _mix(z + np.uint64(GOLDEN) * np.uint64(b + 1))
-    z = _mix(z + np.uint64(GOLDEN) * np.uint64(c + 1))
-    return (np.float64(z >> np.uint64(11)) + 0.5) * (1.0 / 9007199254740992.0)
+    return uniform_at(key(seed, a, b), c)
 
 
 def uniform_array(seed, a, b, c):

@@ -241,22 +241,21 @@ def uniform(seed, a, b, c):
 
 
 def stochastic_sample(img, seed=0, **g):
-    """Pick, per footprint and channel, the pixel with the largest log(u)/w, w = c·x (> 0):
-    the Efraimidis–Spirakis weighted draw, P(q) = w_q / Σ w."""
+    """Chao's weighted reservoir draw, P(q) = w_q / Σ w with w = c·x (> 0): in footprint
+    order, pixel q replaces the pick when u·(Σ of the weights so far, its own included) ≤ w_q."""
     rows, cols = spans(img.shape[:2], **g)
     out = np.zeros((len(rows), len(cols), img.shape[2]))
     for i, (ys, wy) in enumerate(rows):
         for j, (xs, wx) in enumerate(cols):
             for ch in range(img.shape[2]):
-                best = None
+                seen = 0.0
                 for y, cy in zip(ys, wy):
                     for x, cx in zip(xs, wx):
                         w = cy * cx * img[y, x, ch]
                         if w > 0:
-                            key = math.log(uniform(seed, int(y), int(x), ch)) / w
-                            if best is None or key > best[0]:
-                                best = (key, img[y, x, ch])
-                out[i, j, ch] = 0.0 if best is None else best[1]
+                            seen += w
+                            if uniform(seed, int(y), int(x), ch) * seen <= w:
+                                out[i, j, ch] = img[y, x, ch]
     return out
 
 
