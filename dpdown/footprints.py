@@ -50,6 +50,11 @@ class Footprint:
     def shape(self) -> tuple[int, int]:
         return self.rows.size, self.cols.size
 
+    @property
+    def unit_coverage(self) -> bool:
+        """Every pixel of every footprint counts fully (windows; coverage at an integer ratio)."""
+        return bool((self.rows.weight == 1.0).all() and (self.cols.weight == 1.0).all())
+
 
 def _axis(starts, stops, lo=None, hi=None) -> Axis:
     """Spans ``starts[i]:stops[i]``; weights are the overlap of each pixel ``[x, x+1)`` with

@@ -21,6 +21,7 @@ from numba import cuda, float64
 
 from .device import on_gpu
 from .jit import Lazy
+from .walk import TOP
 
 BLOCK = (32, 8)  # 32 output columns × 8 output rows per block
 
@@ -54,6 +55,7 @@ def _separable(img, scale, row_start, row_stop, row_offset, row_weight, col_star
         return
     px = cuda.local.array(CHANNELS, float64)  # noqa: F821 (bound per variant)
     sums = cuda.local.array((CHANNELS, SUMS), float64)  # noqa: F821
+    ranked = cuda.local.array((SUMS, CHANNELS), float64)  # noqa: F821 (REDUCE = TOP: slot by channel)
     vals = cuda.local.array(CHANNELS, float64)  # noqa: F821
     total = 0.0
     for y in range(row_start[i], row_stop[i]):
@@ -70,9 +72,15 @@ def _separable(img, scale, row_start, row_stop, row_offset, row_weight, col_star
             else:
                 load_pixel(img, y, x, scale, ALPHA, CHANNELS, px)  # noqa: F821
                 for c in range(CHANNELS):  # noqa: F821
-                    for s in range(SUMS):  # noqa: F821
-                        sums[c, s] = _reduce(sums[c, s], transform(px[c], s, params), w, first)  # noqa: F821
+                    if REDUCE == TOP:  # noqa: F821
+                        _insert(ranked, c, transform(px[c], 0, params), w, first)  # noqa: F821
+                    else:
+                        for s in range(SUMS):  # noqa: F821
+                            sums[c, s] = _reduce(sums[c, s], transform(px[c], s, params), w, first)  # noqa: F821
     for c in range(CHANNELS):  # noqa: F821
+        if REDUCE == TOP:  # noqa: F821
+            for s in range(SUMS):  # noqa: F821
+                sums[c, s] = ranked[s, c]
         vals[c] = finish(sums[c], total, params)  # noqa: F821
     store(out, i, j, vals, CHANNELS, top, final)  # noqa: F821
 

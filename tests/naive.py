@@ -287,7 +287,7 @@ def ordinal(img, r, weights, **g):
     def pool(pix, cov):
         out = np.zeros(pix.shape[1])
         for ch in range(pix.shape[1]):
-            order = np.argsort(-pix[:, ch], kind="stable")[:r]
+            order = np.lexsort((-cov, -pix[:, ch]))[:r]  # descending; equal values: larger coverage first
             w = s[:len(order)] * cov[order]
             out[ch] = (w * pix[order, ch]).sum() / w.sum()
         return out
