@@ -55,6 +55,11 @@ class Footprint:
         """Every pixel of every footprint counts fully (windows; coverage at an integer ratio)."""
         return bool((self.rows.weight == 1.0).all() and (self.cols.weight == 1.0).all())
 
+    @property
+    def disjoint_columns(self) -> bool:
+        """No input column is in two footprints of an output row (stride ≥ k; integer ratios)."""
+        return bool((self.cols.start[1:] >= self.cols.stop[:-1]).all())
+
 
 def _axis(starts, stops, lo=None, hi=None) -> Axis:
     """Spans ``starts[i]:stops[i]``; weights are the overlap of each pixel ``[x, x+1)`` with

@@ -218,11 +218,11 @@ def run(kernel, work, footprint, params=(), ref=None, final=None):
     n_rows, n_cols = footprint.shape
     out = np.empty((n_rows, n_cols, work.out_channels), dtype)
     rows, cols = footprint.rows.as_tuple(), footprint.cols.as_tuple()
+    ref = np.empty((n_rows, n_cols, 0)) if ref is None else ref
     if lut is not None:
-        kernel.variant(work, params=params, footprint=footprint)(work.pixels, work.scale, rows, cols, params, lut,
-                                                                 top, final, out)
+        kernel.variant(work, params=params, footprint=footprint)(work.pixels, work.scale, rows, cols, ref, params,
+                                                                 lut, top, final, out)
     else:
-        ref = np.empty((n_rows, n_cols, 0)) if ref is None else ref
         kernel.variant(work, params=params)(work.pixels, work.scale, rows, cols, ref, params, top, final, out)
     return out
 
@@ -248,6 +248,12 @@ def run(kernel, work, footprint, params=(), ref=None, final=None):
 # MAX, MIN and — when every coverage is 1 — TOP rank the image's own values (``RAW``):
 # decoding is monotone, so it commutes with ranking and only the winners are decoded. On
 # uint8 that is 8–16 values per vector instruction instead of scalar float64 compares.
+#
+# A *guided* separable rule (``GUIDED``: DPP) has terms that also depend on a guide value
+# per output pixel and channel, ``guided(v, g, s, params)``. Where no input column belongs
+# to two footprints (windows with stride ≥ k, coverage at an integer ratio) each column has
+# one guide value per output row, spread over the row once (``guide``), and the terms are
+# summed like any separable rule's: one contiguous, vectorised loop per input row.
 
 SUM, MAX_OF, MIN_OF, TOP = 0, 1, 2, 3
 
@@ -282,7 +288,7 @@ def _insert(slots, t, value, weight, first):
 
 
 @jit(parallel=True)
-def _separable(img, scale, rows, cols, params, lut, top, final, out):
+def _separable(img, scale, rows, cols, ref, params, lut, top, final, out):
     row_start, row_stop, row_offset, row_weight = rows
     col_start, col_stop, col_offset, col_weight = cols
     n_rows, n_cols = out.shape[0], out.shape[1]
@@ -294,6 +300,12 @@ def _separable(img, scale, rows, cols, params, lut, top, final, out):
         raw = np.empty((RAW_SLOTS, width), img.dtype)  # noqa: F821 — the ranked image values (RAW)
         carry = np.empty(width if RAW and REDUCE == TOP else 0, img.dtype)  # noqa: F821
         merged = np.empty(RAW_SLOTS, img.dtype)  # noqa: F821
+        guide = np.zeros(width if GUIDED else 0)  # noqa: F821 — each input column's guide value
+        if GUIDED:  # noqa: F821
+            for j in range(n_cols):
+                for x in range(col_start[j], col_stop[j]):
+                    for c in range(n):
+                        guide[x * n + c] = ref[i, j, c]
         px = np.empty(n)
         sums = np.empty(SUMS)  # noqa: F821
         ranked = np.empty((SUMS, 1))  # noqa: F821
@@ -328,6 +340,11 @@ def _separable(img, scale, rows, cols, params, lut, top, final, out):
                 if REDUCE == TOP:  # noqa: F821
                     for t in range(width):
                         _insert(buf, t, transform(decode(flat[y, t], scale), 0, params), wy, first)  # noqa: F821
+                elif GUIDED:  # noqa: F821 — the sums side by side, so their terms share the work
+                    for t in range(width):
+                        value = decode(flat[y, t], scale)  # noqa: F821
+                        for s in range(SUMS):  # noqa: F821
+                            buf[s, t] = _reduce(buf[s, t], guided(value, guide[t], s, params), wy, first)  # noqa
                 else:
                     for s in range(SUMS):  # noqa: F821
                         for t in range(width):
@@ -338,6 +355,10 @@ def _separable(img, scale, rows, cols, params, lut, top, final, out):
                     for c in range(n):
                         if REDUCE == TOP:  # noqa: F821
                             _insert(buf, x * n + c, transform(px[c], 0, params), wy, first)  # noqa: F821
+                        elif GUIDED:  # noqa: F821
+                            for s in range(SUMS):  # noqa: F821
+                                buf[s, x * n + c] = _reduce(buf[s, x * n + c], guided(px[c], guide[x * n + c], s, params),  # noqa
+                                                            wy, first)
                         else:
                             for s in range(SUMS):  # noqa: F821
                                 buf[s, x * n + c] = _reduce(buf[s, x * n + c], transform(px[c], s, params), wy, first)  # noqa
@@ -415,9 +436,9 @@ class SeparableKernel(PoolingKernel):
     template = _separable
     cuda_template = "separable"
 
-    def __init__(self, name, transform, finish, sums=1, reduce=SUM, lut=False, **bindings):
-        super().__init__(name, None, None, None, REDUCE=reduce, **bindings)
-        self.rule = dict(transform=transform, finish=finish)
+    def __init__(self, name, transform, finish, sums=1, reduce=SUM, lut=False, guided=None, **bindings):
+        super().__init__(name, None, None, None, REDUCE=reduce, GUIDED=guided is not None, **bindings)
+        self.rule = dict(transform=transform or _no_term, finish=finish, guided=guided or _no_term)
         self.sums = sums
         self.lut = lut
         self._fill = {}
@@ -453,6 +474,11 @@ class SeparableKernel(PoolingKernel):
         return lut
 
 
-def separable_kernel(name, transform, finish, sums=1, reduce=SUM, lut=False, **bindings):
-    """The separable walker for one method's rule (see above)."""
-    return SeparableKernel(name, transform, finish, sums, reduce, lut, **bindings)
+def _no_term(*args):
+    return 0.0
+
+
+def separable_kernel(name, transform, finish, sums=1, reduce=SUM, lut=False, guided=None, **bindings):
+    """The separable walker for one method's rule (see above): ``transform(v, s, params)``, or
+    for a guided rule ``guided(v, g, s, params)`` (then ``transform`` is None), and ``finish``."""
+    return SeparableKernel(name, transform, finish, sums, reduce, lut, guided, **bindings)

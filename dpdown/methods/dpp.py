@@ -24,7 +24,7 @@ from .. import colour
 from ..jit import Lazy, inline, jit, prange, specialise
 from ..powers import for_lambda, per_lambda
 from ..registry import Method, Param, register
-from ..walk import load_pixel, pixel_loader, pooling_kernel, run
+from ..walk import load_pixel, pixel_loader, pooling_kernel, run, separable_kernel
 from .avg import box_mean
 
 EPS2 = 0.001
@@ -88,17 +88,22 @@ def _filter_kernel(work):
     return _FILTER_KERNELS[key]
 
 
+def _weight(v, g, params):
+    """``α + ρ_λ(v − g)``; params = (α, λ, 1 if asymmetric else 0)."""
+    diff = v - g
+    if params[2] != 0.0:
+        diff = max(diff, 0.0)
+    return params[0] + reward_power(diff * diff + EPS2, params[1])  # noqa: F821 (bound per λ)
+
+
+# On the footprint walker (any footprint, and the GPU):
 def _acc_width(n, params):
     return 2 * n
 
 
 def _accumulate(acc, j, px, n, ref, i, cov, params, at):
-    reward, lam, asym = params[0], params[1], params[2]
     for c in range(n):
-        diff = px[c] - ref[i, j, c]
-        if asym != 0.0 and diff < 0.0:
-            diff = 0.0
-        w = cov * (reward + reward_power(diff * diff + EPS2, lam))  # noqa: F821 (bound per λ)
+        w = cov * weight(px[c], ref[i, j, c], params)  # noqa: F821
         acc[j, c] += w * px[c]
         acc[j, n + c] += w
 
@@ -109,8 +114,24 @@ def _finalize(acc, ref, params, out):
         out[c] = acc[c] / acc[n + c] if acc[n + c] > 0.0 else ref[c]
 
 
+# On the separable walker, where no input column is in two footprints (2.5× faster):
+def _term(v, g, s, params):
+    w = weight(v, g, params)  # noqa: F821
+    return w * v if s == 0 else w
+
+
+def _ratio(sums, total, params):
+    return sums[0] / sums[1]  # > 0: every weight is at least ε^λ
+
+
+def _weight_for(reward_power):
+    return Lazy(_weight, bindings=dict(reward_power=inline(reward_power)), inline="always")
+
+
 _KERNELS = per_lambda(lambda name, f: pooling_kernel(f"dpp_{name}", _acc_width, _accumulate, _finalize,
-                                                     reward_power=f), weights=True)
+                                                     weight=_weight_for(f)), weights=True)
+_SEPARABLE = per_lambda(lambda name, f: separable_kernel(f"dpp_{name}", None, _ratio, sums=2, guided=_term,
+                                                         weight=_weight_for(f)), weights=True)
 
 
 def dpp_guidance(work, footprint, guide="lite", filter=BINOMIAL):
@@ -133,7 +154,8 @@ def dpp_guidance(work, footprint, guide="lite", filter=BINOMIAL):
 def dpp(work, footprint, alpha=1.0, lam=1.0, variant="sym", guide="lite", filter=BINOMIAL):
     """DPP of a working image over ``footprint``; float64 working values out."""
     ref = dpp_guidance(work, footprint, guide, filter)
-    return run(for_lambda(_KERNELS, lam), work, footprint, (alpha, lam, 1.0 if variant == "asym" else 0.0), ref=ref)
+    kernels = _SEPARABLE if work.device == "cpu" and footprint.disjoint_columns else _KERNELS
+    return run(for_lambda(kernels, lam), work, footprint, (alpha, lam, 1.0 if variant == "asym" else 0.0), ref=ref)
 
 
 METHOD = register(Method(
