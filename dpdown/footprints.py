@@ -33,6 +33,11 @@ class Axis:
     def size(self) -> int:
         return len(self.start)
 
+    @property
+    def longest(self) -> int:
+        """The most pixels in one span."""
+        return int((self.stop - self.start).max(initial=0))
+
     def as_tuple(self):
         return self.start, self.stop, self.offset, self.weight
 

@@ -248,6 +248,9 @@ def run(kernel, work, footprint, params=(), ref=None, final=None):
 # MAX, MIN and — when every coverage is 1 — TOP rank the image's own values (``RAW``):
 # decoding is monotone, so it commutes with ranking and only the winners are decoded. On
 # uint8 that is 8–16 values per vector instruction instead of scalar float64 compares.
+# Likewise a plain sum (``linear`` rules: avg, sum) of an integer image whose every coverage
+# is 1 and whose decoding is linear adds the integers themselves (``INT_SUM``), exactly,
+# and scales the footprint's total once.
 #
 # A *guided* separable rule (``GUIDED``: DPP) has terms that also depend on a guide value
 # per output pixel and channel, ``guided(v, g, s, params)``. Where no input column belongs
@@ -300,6 +303,7 @@ def _separable(img, scale, rows, cols, ref, params, lut, top, final, out):
         raw = np.empty((RAW_SLOTS, width), img.dtype)  # noqa: F821 — the ranked image values (RAW)
         carry = np.empty(width if RAW and REDUCE == TOP else 0, img.dtype)  # noqa: F821
         merged = np.empty(RAW_SLOTS, img.dtype)  # noqa: F821
+        column_sums = np.empty(width if INT_SUM else 0, np.int32)  # noqa: F821
         guide = np.zeros(width if GUIDED else 0)  # noqa: F821 — each input column's guide value
         if GUIDED:  # noqa: F821
             for j in range(n_cols):
@@ -325,6 +329,13 @@ def _separable(img, scale, rows, cols, ref, params, lut, top, final, out):
                 if seen < TOP_R:  # noqa: F821
                     for t in range(width):
                         raw[seen, t] = carry[t]
+            elif INT_SUM:  # noqa: F821
+                if first:
+                    for t in range(width):
+                        column_sums[t] = flat[y, t]
+                else:
+                    for t in range(width):
+                        column_sums[t] += flat[y, t]
             elif RAW:  # noqa: F821
                 if first:
                     for t in range(width):
@@ -394,6 +405,11 @@ def _separable(img, scale, rows, cols, ref, params, lut, top, final, out):
                     for s in range(TOP_R):  # noqa: F821
                         sums[s] = transform(decode(merged[s], scale), 0, params) if s < seen else 0.0  # noqa: F821
                         sums[TOP_R + s] = 1.0 if s < seen else 0.0  # noqa: F821
+                elif INT_SUM:  # noqa: F821
+                    whole = 0
+                    for x in range(col_start[j], col_stop[j]):
+                        whole += column_sums[x * n + c]
+                    sums[0] = whole * scale
                 elif RAW:  # noqa: F821
                     best = raw[0, col_start[j] * n + c]
                     for x in range(col_start[j] + 1, col_stop[j]):
@@ -436,11 +452,13 @@ class SeparableKernel(PoolingKernel):
     template = _separable
     cuda_template = "separable"
 
-    def __init__(self, name, transform, finish, sums=1, reduce=SUM, lut=False, guided=None, **bindings):
+    def __init__(self, name, transform, finish, sums=1, reduce=SUM, lut=False, guided=None, linear=False,
+                 **bindings):
         super().__init__(name, None, None, None, REDUCE=reduce, GUIDED=guided is not None, **bindings)
         self.rule = dict(transform=transform or _no_term, finish=finish, guided=guided or _no_term)
         self.sums = sums
         self.lut = lut
+        self.linear = linear
         self._fill = {}
 
     def uses_lut(self, work):
@@ -456,10 +474,13 @@ class SeparableKernel(PoolingKernel):
             r = int(params[0])
             unit = footprint is not None and footprint.unit_coverage
             return super().variant(work, target, params, USE_LUT=False, TOP_R=r, SUMS=2 * r,
-                                   RAW=plain and unit, RAW_SLOTS=r if plain and unit else 0)
+                                   RAW=plain and unit, RAW_SLOTS=r if plain and unit else 0, INT_SUM=False)
         raw = plain and reduce != SUM
+        int_sum = (self.linear and plain and work.pixels.dtype.kind == "u" and colour.transfer(work)[0] == colour.NONE
+                   and footprint is not None and footprint.unit_coverage
+                   and footprint.rows.longest * np.iinfo(work.pixels.dtype).max < 2 ** 31)
         return super().variant(work, target, params, USE_LUT=self.uses_lut(work), TOP_R=0, SUMS=self.sums,
-                               RAW=raw, RAW_SLOTS=1 if raw else 0)
+                               RAW=raw, RAW_SLOTS=1 if raw else 0, INT_SUM=int_sum)
 
     def table(self, work, params):
         if not self.uses_lut(work):
@@ -478,7 +499,8 @@ def _no_term(*args):
     return 0.0
 
 
-def separable_kernel(name, transform, finish, sums=1, reduce=SUM, lut=False, guided=None, **bindings):
+def separable_kernel(name, transform, finish, sums=1, reduce=SUM, lut=False, guided=None, linear=False, **bindings):
     """The separable walker for one method's rule (see above): ``transform(v, s, params)``, or
-    for a guided rule ``guided(v, g, s, params)`` (then ``transform`` is None), and ``finish``."""
-    return SeparableKernel(name, transform, finish, sums, reduce, lut, guided, **bindings)
+    for a guided rule ``guided(v, g, s, params)`` (then ``transform`` is None), and ``finish``.
+    ``linear``: the one sum's term is the value itself (``transform`` the identity)."""
+    return SeparableKernel(name, transform, finish, sums, reduce, lut, guided, linear, **bindings)

@@ -25,8 +25,8 @@ def _sum(sums, total, params):
     return sums[0]
 
 
-_kernel = separable_kernel("avg", _identity, _mean)
-_sum_kernel = separable_kernel("sum", _identity, _sum)
+_kernel = separable_kernel("avg", _identity, _mean, linear=True)
+_sum_kernel = separable_kernel("sum", _identity, _sum, linear=True)
 
 
 def box_mean(work, footprint):
