@@ -60,7 +60,7 @@ class Lazy:
     def compiled(self, target="cpu"):
         """The compiled function: ``cpu`` (njit), ``cuda`` (a kernel) or ``cuda_device``."""
         if target not in self._compiled:
-            import numba
+            numba = _numba()
 
             namespace = self._globals()
             for n in self.py_func.__code__.co_names:
@@ -88,6 +88,27 @@ class Lazy:
 
     def __call__(self, *args):
         return self.dispatcher(*args)
+
+
+@functools.lru_cache(maxsize=None)
+def _numba():
+    """Numba, its CPU target set up. Setting up imports SciPy's linalg — a fifth of a warm
+    ``dpdown scale`` — only to pick a BLAS inner product for ``np.correlate``/``np.convolve``,
+    which no dpdown kernel calls: hidden from that one import, Numba takes its own loop for
+    them. It is hidden for the set-up only: a later ``import scipy.linalg`` works as usual."""
+    import sys
+
+    import numba
+    from numba.core.registry import cpu_target
+
+    if "scipy.linalg" in sys.modules:
+        return numba
+    sys.modules["scipy.linalg"] = None  # an import of it raises ImportError, which Numba expects
+    try:
+        cpu_target.target_context.refresh()  # loads Numba's implementations, numba.np.arraymath among them
+    finally:
+        del sys.modules["scipy.linalg"]
+    return numba
 
 
 @functools.lru_cache(maxsize=None)

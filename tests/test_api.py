@@ -77,3 +77,18 @@ def test_import_and_help_do_not_load_numba():
             "print('numba' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True).stdout.strip() == "False"
+
+
+def test_numba_starts_without_scipy_linalg_and_leaves_it_importable():
+    # dpdown.jit hides scipy.linalg while Numba sets up its CPU target (a fifth of a warm
+    # start); afterwards SciPy and Numba's BLAS-backed np.dot must work as usual.
+    code = ("import sys, numpy as np, numba, dpdown\n"
+            "dpdown.downscale(np.zeros((4, 4, 3), np.uint8), 2)\n"
+            "assert 'scipy.linalg' not in sys.modules\n"
+            "import scipy.linalg\n"
+            "dot = numba.njit(lambda a, b: np.dot(a, b))\n"
+            "assert (dot(np.eye(3), np.full((3, 3), 2.0)) == 2.0).all()\n"
+            "assert np.allclose(scipy.linalg.eigh(np.eye(2))[0], 1.0)\n"
+            "print('ok')")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "ok"
