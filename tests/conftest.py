@@ -6,6 +6,14 @@ import pathlib
 if os.environ.get("DPDOWN_TEST_GPU") != "1":
     os.environ["NUMBA_ENABLE_CUDASIM"] = "1"
 
+# The tests check what kernels compute, not how fast: without LLVM's optimiser a cold suite
+# compiles a third faster, and no result depends on it (no fast-math anywhere). Numba's cache
+# does not key on the level, so these kernels are cached apart from the ones users and the
+# benchmarks run. (Child processes inherit both settings; test_cache clears them.)
+os.environ.setdefault("NUMBA_OPT", "0")
+os.environ.setdefault("NUMBA_CACHE_DIR", str(pathlib.Path(__file__).resolve().parent.parent / ".pytest_cache"
+                                             / "numba"))
+
 import numpy as np
 import pytest
 
