@@ -19,6 +19,8 @@ from __future__ import annotations
 import functools
 import hashlib
 import marshal
+import sys
+import threading
 import types
 
 
@@ -90,24 +92,27 @@ class Lazy:
         return self.dispatcher(*args)
 
 
-@functools.lru_cache(maxsize=None)
+_NUMBA_START = threading.Lock()
+
+
 def _numba():
     """Numba, its CPU target set up. Setting up imports SciPy's linalg — a fifth of a warm
     ``dpdown scale`` — only to pick a BLAS inner product for ``np.correlate``/``np.convolve``,
     which no dpdown kernel calls: hidden from that one import, Numba takes its own loop for
-    them. It is hidden for the set-up only: a later ``import scipy.linalg`` works as usual."""
-    import sys
-
+    them (in this process, for any jitted code). A later ``import scipy.linalg``, and
+    ``np.dot`` in jitted code, work as usual."""
     import numba
-    from numba.core.registry import cpu_target
 
-    if "scipy.linalg" in sys.modules:
-        return numba
-    sys.modules["scipy.linalg"] = None  # an import of it raises ImportError, which Numba expects
-    try:
-        cpu_target.target_context.refresh()  # loads Numba's implementations, numba.np.arraymath among them
-    finally:
-        del sys.modules["scipy.linalg"]
+    with _NUMBA_START:
+        if "numba.np.arraymath" in sys.modules or "scipy.linalg" in sys.modules:
+            return numba
+        from numba.core.registry import cpu_target
+
+        sys.modules["scipy.linalg"] = None  # an import of it raises ImportError, which Numba expects
+        try:
+            cpu_target.target_context.refresh()  # loads Numba's implementations, numba.np.arraymath among them
+        finally:
+            sys.modules.pop("scipy.linalg", None)
     return numba
 
 

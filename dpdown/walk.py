@@ -1,4 +1,5 @@
-"""The footprint walker: one parallel loop nest that every pooling method shares.
+"""The footprint walkers: one parallel loop nest for any rule, and a separable one (below)
+for the rules whose footprints can be reduced column by column.
 
 A method supplies a *rule*, three small functions compiled into the walker:
 
@@ -235,7 +236,7 @@ def run(kernel, work, footprint, params=(), ref=None, final=None):
 # its input rows into one row buffer (contiguous, vectorised), then reduces the buffer along
 # the columns. A separable rule supplies ``transform(v, s, params)`` — the term pixel value
 # ``v`` adds to sum ``s`` of ``SUMS`` — and ``finish(sums, total, params)``, the output from
-# the sums and the total coverage; ``REDUCE`` is SUM, MAX or MIN.
+# the sums and the total coverage; ``REDUCE`` is SUM, MAX_OF or MIN_OF.
 #
 # ``REDUCE = TOP`` keeps instead the ``TOP_R`` largest (value, coverage) pairs of each
 # channel — separable too: the r largest of a footprint are among the r largest of each of
@@ -299,7 +300,7 @@ def _separable(img, scale, rows, cols, ref, params, lut, top, final, out):
     width = img.shape[1] * n
     flat = img.reshape(img.shape[0], img.shape[1] * img.shape[2])
     for i in prange(n_rows):
-        buf = np.empty((SUMS, 0 if RAW else width))  # noqa: F821
+        buf = np.empty((SUMS, 0 if RAW or INT_SUM else width))  # noqa: F821
         raw = np.empty((RAW_SLOTS, width), img.dtype)  # noqa: F821 — the ranked image values (RAW)
         carry = np.empty(width if RAW and REDUCE == TOP else 0, img.dtype)  # noqa: F821
         merged = np.empty(RAW_SLOTS, img.dtype)  # noqa: F821
@@ -441,24 +442,25 @@ def _fill_lut(scale, params, lut):
 
 
 class SeparableKernel(PoolingKernel):
-    """The separable walker compiled with one method's rule, one variant per channel layout.
+    """The separable walker compiled with one method's rule: one variant per channel layout,
+    and per path the image and footprint allow (``RAW`` ranking, ``INT_SUM``, ``TOP_R``).
 
     With ``lut=True`` (for costly terms: ``exp``, ``pow``) an integer image without alpha or
     channel pooling has each term looked up in a table of all 2⁸ or 2¹⁶ values, filled by the
     same compiled ``transform`` (of the linear-light value, with ``linear``), so both paths
-    give the same numbers.
+    give the same numbers. A ``guided`` rule (GUIDED) needs footprints whose columns do not
+    overlap, and runs on the CPU only.
     """
 
     template = _separable
     cuda_template = "separable"
 
-    def __init__(self, name, transform, finish, sums=1, reduce=SUM, lut=False, guided=None, linear=False,
-                 **bindings):
+    def __init__(self, name, transform, finish, sums=1, reduce=SUM, lut=False, guided=None, **bindings):
+        assert guided is None or (transform is None and not lut and reduce == SUM)
         super().__init__(name, None, None, None, REDUCE=reduce, GUIDED=guided is not None, **bindings)
         self.rule = dict(transform=transform or _no_term, finish=finish, guided=guided or _no_term)
         self.sums = sums
         self.lut = lut
-        self.linear = linear
         self._fill = {}
 
     def uses_lut(self, work):
@@ -469,14 +471,18 @@ class SeparableKernel(PoolingKernel):
 
     def variant(self, work, target="cpu", params=None, footprint=None):
         reduce = self.bindings["REDUCE"]
-        plain = work.alpha < 0 and not work.channel_pool[0]
+        if self.bindings["GUIDED"] and (target != "cpu" or footprint is None or not footprint.disjoint_columns):
+            raise ValueError(f"{self.name}: a guided separable rule needs columns in one footprint each, on the CPU")
+        # ranking and integer sums on the stored values: only where the term is the value itself
+        plain = work.alpha < 0 and not work.channel_pool[0] and self.rule["transform"] is identity and target == "cpu"
         if reduce == TOP:  # r = params[0], compiled in: the slot loops unroll
             r = int(params[0])
             unit = footprint is not None and footprint.unit_coverage
             return super().variant(work, target, params, USE_LUT=False, TOP_R=r, SUMS=2 * r,
                                    RAW=plain and unit, RAW_SLOTS=r if plain and unit else 0, INT_SUM=False)
         raw = plain and reduce != SUM
-        int_sum = (self.linear and plain and work.pixels.dtype.kind == "u" and colour.transfer(work)[0] == colour.NONE
+        int_sum = (plain and reduce == SUM and self.sums == 1 and work.pixels.dtype.kind == "u"
+                   and colour.transfer(work)[0] == colour.NONE
                    and footprint is not None and footprint.unit_coverage
                    and footprint.rows.longest * np.iinfo(work.pixels.dtype).max < 2 ** 31)
         return super().variant(work, target, params, USE_LUT=self.uses_lut(work), TOP_R=0, SUMS=self.sums,
@@ -499,8 +505,13 @@ def _no_term(*args):
     return 0.0
 
 
-def separable_kernel(name, transform, finish, sums=1, reduce=SUM, lut=False, guided=None, linear=False, **bindings):
+def identity(v, s, params):
+    """The term of rules that pool the values themselves (avg, sum, max, min, ordinal): with
+    it the walker may rank or add the stored values directly (``RAW``, ``INT_SUM``)."""
+    return v
+
+
+def separable_kernel(name, transform, finish, sums=1, reduce=SUM, lut=False, guided=None, **bindings):
     """The separable walker for one method's rule (see above): ``transform(v, s, params)``, or
-    for a guided rule ``guided(v, g, s, params)`` (then ``transform`` is None), and ``finish``.
-    ``linear``: the one sum's term is the value itself (``transform`` the identity)."""
-    return SeparableKernel(name, transform, finish, sums, reduce, lut, guided, linear, **bindings)
+    for a guided rule ``guided(v, g, s, params)`` (then ``transform`` is None), and ``finish``."""
+    return SeparableKernel(name, transform, finish, sums, reduce, lut, guided, **bindings)

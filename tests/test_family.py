@@ -168,9 +168,12 @@ def test_stochastic_sample_frequencies_follow_the_values():
     np.testing.assert_allclose(freq, window.ravel() / window.sum(), atol=0.015)
 
 
-def test_stochastic_rejects_negative_values():
-    with pytest.raises(ParameterError, match="non-negative"):
-        dpdown.downscale(-np.ones((4, 4)), 2, method="stochastic")
+@pytest.mark.parametrize("bad", [-1.0, np.nan, np.inf])
+def test_stochastic_rejects_negative_and_non_finite_values(bad):
+    img = np.ones((4, 4))
+    img[1, 2] = bad
+    with pytest.raises(ParameterError, match="finite, non-negative"):
+        dpdown.downscale(img, 2, method="stochastic")
 
 
 # ---- channel pooling --------------------------------------------------------------------

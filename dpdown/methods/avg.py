@@ -10,11 +10,7 @@ to the dtype's range, as SoftPool's Table 1 scores for it suggest.
 """
 
 from ..registry import Method, register
-from ..walk import run, separable_kernel
-
-
-def _identity(v, s, params):
-    return v
+from ..walk import identity, run, separable_kernel
 
 
 def _mean(sums, total, params):
@@ -25,8 +21,8 @@ def _sum(sums, total, params):
     return sums[0]
 
 
-_kernel = separable_kernel("avg", _identity, _mean, linear=True)
-_sum_kernel = separable_kernel("sum", _identity, _sum, linear=True)
+_kernel = separable_kernel("avg", identity, _mean)
+_sum_kernel = separable_kernel("sum", identity, _sum)
 
 
 def box_mean(work, footprint):

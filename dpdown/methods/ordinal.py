@@ -13,20 +13,16 @@ renormalises over those it has.
 
 The r largest of a footprint are among the r largest of each of its columns, so this runs
 on the separable walker (``REDUCE = TOP``): each output row ranks its input rows' columns
-once, then merges r slots per column — with ``r`` compiled in, branch-free.
+once, then merges r slots per column, with ``r`` compiled in (the slot loops unroll).
 """
 
 import numpy as np
 
 from ..errors import ParameterError
 from ..registry import Method, Param, register
-from ..walk import TOP, run, separable_kernel
+from ..walk import TOP, identity, run, separable_kernel
 
 MAX_RANGE = 64
-
-
-def _identity(v, s, params):
-    return v
 
 
 def _weighted(slots, total, params):
@@ -40,7 +36,7 @@ def _weighted(slots, total, params):
     return num / den
 
 
-_KERNEL = separable_kernel("ordinal", _identity, _weighted, reduce=TOP)
+_KERNEL = separable_kernel("ordinal", identity, _weighted, reduce=TOP)
 
 
 def softmax(weights):

@@ -58,8 +58,8 @@ _KERNELS = {"sample": pooling_kernel("stochastic_sample", _acc_width, _accumulat
 
 
 def stochastic(work, footprint, mode="sample", seed=DEFAULT_SEED):
-    if work.pixels.dtype.kind == "f" and work.pixels.min() < 0:
-        raise ParameterError("stochastic pooling needs non-negative values (they are probabilities)")
+    if work.pixels.dtype.kind == "f" and not (work.pixels.min() >= 0 and work.pixels.max() < np.inf):
+        raise ParameterError("stochastic pooling needs finite, non-negative values (they are probabilities)")
     return run(_KERNELS[mode], work, footprint, (float(seed),))
 
 
