@@ -17,7 +17,6 @@ import argparse
 import datetime
 import glob
 import os
-import pathlib
 import tempfile
 
 import numpy as np
@@ -25,9 +24,8 @@ from PIL import Image
 
 import dpdown
 
-from bench_scale import machine
+from bench_scale import ROOT, machine, publish
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 # photographs only (the plasma wallpapers mix photos with renders)
 PHOTO_SOURCES = ("/usr/share/backgrounds/*.jpg", str(ROOT / "sample_images" / "*.png"))
 CROP = (1730, 1150)
@@ -85,10 +83,7 @@ def main(argv=None):
              "`python benchmarks/bench_batch.py`.", "",
              "| --jobs | wall (s) | images/s | vs --jobs 1 | MP/s | decode / compute / encode |",
              "|---:|---:|---:|---:|---:|---|", *rows]
-    print("\n".join(lines))
-    if args.record:
-        with open(ROOT / "docs" / "benchmarks.md", "a") as f:
-            f.write("\n" + "\n".join(lines) + "\n")
+    publish("\n".join(lines), args.record)
     return 0
 
 

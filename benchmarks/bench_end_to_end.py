@@ -21,7 +21,7 @@ from PIL import Image
 from dpdown import registry
 from dpdown.files import FileOptions, scale_file
 
-from bench_scale import ROOT, machine, test_image
+from bench_scale import machine, publish, test_image
 
 
 def main():
@@ -53,10 +53,7 @@ def main():
     text = (f"\n### {datetime.date.today()} — end to end, 6000×4000 RGB file → PNG, k = {args.k}\n\n"
             f"Machine: {machine()}. `python benchmarks/bench_end_to_end.py`: `dpdown.scale_file`, best of "
             f"{args.repeat} after a compiling run; decode and encode are Pillow's.\n\n" + "\n".join(rows) + "\n")
-    print(text)
-    if args.record:
-        with open(ROOT / "docs" / "benchmarks.md", "a") as f:
-            f.write(text)
+    publish(text, args.record)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
 import subprocess
 import sys
 
@@ -62,7 +61,7 @@ def measure(method, shape):
 
 
 def main():
-    from bench_scale import machine
+    from bench_scale import machine, publish
 
     from dpdown import registry
 
@@ -85,10 +84,7 @@ def main():
             f"Machine: {machine()}. `python benchmarks/bench_memory.py`: RSS sampled every ms during "
             f"the call, its rise above the process with the decoded input ({3 * h * w / mb:.1f} MB) held and "
             f"the kernels compiled; budget = 2× output + 64 MB.\n\n" + "\n".join(rows) + "\n")
-    print(text)
-    if args.record:
-        with open(os.path.join(os.path.dirname(__file__), "..", "docs", "benchmarks.md"), "a") as f:
-            f.write(text)
+    publish(text, args.record)
 
 
 if __name__ == "__main__":

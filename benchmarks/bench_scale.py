@@ -46,6 +46,14 @@ def best_time(fn, repeat):
     return min(times)
 
 
+def publish(text, record):
+    """Print a result table; with ``record``, append it to docs/benchmarks.md too."""
+    print(text)
+    if record:
+        with open(ROOT / "docs" / "benchmarks.md", "a") as f:
+            f.write("\n" + text.strip("\n") + "\n")
+
+
 def machine():
     try:
         model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if "model name" in line)
@@ -142,11 +150,7 @@ def main(argv=None):
         lines += ["", f"Interior agreement, λ = 1, float32 input: max |dpdown − pepedpid| = {difference:.2e} "
                       "(values in [0, 1]; the border differs by design).", ""]
 
-    table = "\n".join(lines)
-    print(table)
-    if args.record:
-        with open(ROOT / "docs" / "benchmarks.md", "a") as f:
-            f.write("\n" + table + "\n")
+    publish("\n".join(lines), args.record)
     return 0
 
 

@@ -27,7 +27,7 @@ import time
 
 from PIL import Image
 
-from bench_scale import ROOT, machine, test_image
+from bench_scale import machine, publish, test_image
 
 TARGETS = {"help": 0.3, "warm": 0.8}
 FLOOR = """import numba
@@ -118,10 +118,7 @@ def main():
             f"alone is {numba:.2f} s ({100 * numba / fastest:.0f} %) and calling one trivial cached kernel "
             f"{floor:.2f} s ({100 * floor / fastest:.0f} %).\n\n"
             + "\n".join(rows) + "\n")
-    print(text)
-    if args.record:
-        with open(ROOT / "docs" / "benchmarks.md", "a") as f:
-            f.write(text)
+    publish(text, args.record)
 
 
 if __name__ == "__main__":
