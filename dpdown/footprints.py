@@ -38,6 +38,15 @@ class Axis:
         """The most pixels in one span."""
         return int((self.stop - self.start).max(initial=0))
 
+    @property
+    def block(self) -> int:
+        """``k`` where span ``i`` is ``[i·k, i·k + k)`` with unit weights (the last may be cut
+        short by the edge): windows with stride = k, coverage at an integer ratio; else 0."""
+        k = int(self.stop[0] - self.start[0]) if self.size else 0
+        tiled = (k > 0 and np.array_equal(self.start, np.arange(self.size) * k)
+                 and bool((self.stop[:-1] - self.start[:-1] == k).all()) and bool((self.weight == 1.0).all()))
+        return k if tiled else 0
+
     def as_tuple(self):
         return self.start, self.stop, self.offset, self.weight
 
@@ -59,6 +68,11 @@ class Footprint:
     def unit_coverage(self) -> bool:
         """Every pixel of every footprint counts fully (windows; coverage at an integer ratio)."""
         return bool((self.rows.weight == 1.0).all() and (self.cols.weight == 1.0).all())
+
+    @property
+    def block(self) -> int:
+        """The columns' block size ``k`` when they are tiled in blocks (``Axis.block``), else 0."""
+        return self.cols.block
 
     @property
     def disjoint_columns(self) -> bool:

@@ -5,6 +5,7 @@ recomputed here pixel by pixel. Inputs are float64 H×W×C working values.
 """
 
 import math
+from fractions import Fraction
 
 import numpy as np
 
@@ -60,6 +61,25 @@ def box(img, **geometry):
         for j in range(len(cols)):
             pix, cov = footprint(img, rows, cols, i, j)
             out[i, j] = (cov[:, None] * pix).sum(0) / cov.sum()
+    return out
+
+
+def integer_pool(img, how, **geometry):
+    """Avg, sum, max or min of an unsigned image straight to its dtype, for footprints of
+    unit coverage: the mean of the stored integers rounded half to even in exact rationals
+    (as ``np.rint`` would round the true value), the sum clipped at the dtype's maximum."""
+    rows, cols = spans(img.shape[:2], **geometry)
+    top = np.iinfo(img.dtype).max
+    out = np.zeros((len(rows), len(cols), img.shape[2]), img.dtype)
+    for i in range(len(rows)):
+        for j in range(len(cols)):
+            pix, _ = footprint(img.astype(np.int64), rows, cols, i, j)
+            if how == "avg":
+                out[i, j] = [round(Fraction(int(s), len(pix))) for s in pix.sum(0)]  # round: half to even
+            elif how == "sum":
+                out[i, j] = np.minimum(pix.sum(0), top)
+            else:
+                out[i, j] = pix.max(0) if how == "max" else pix.min(0)
     return out
 
 

@@ -62,6 +62,31 @@ def test_family_every_dtype_and_real_photo(name, params, twin, dtype):
                                twin(naive.working(photo), dict(out_shape=(7, 9))), rtol=1e-9, atol=1e-9)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+@pytest.mark.parametrize("shape,geometry", [((29, 31, 3), dict(k=2)), ((23, 17, 1), dict(k=3)),
+                                            ((16, 12, 3), dict(k=4)), ((19, 26, 5), dict(k=2)),
+                                            ((13, 11, 3), dict(k=3, stride=2)), ((30, 20, 3), dict(out_shape=(6, 5)))],
+                         ids=str)
+@pytest.mark.parametrize("name", ["avg", "sum", "max", "min"])
+def test_unsigned_output_is_exact(name, shape, geometry, dtype):
+    """Avg/sum/max/min write an unsigned image's output from its integers: ties of the mean
+    round half to even exactly (float64 may land either side), in whole blocks and in the
+    blocks the edge cuts short alike."""
+    img = random_image(shape, dtype, seed=sum(shape))
+    if name == "sum":  # near the top, so that sums clip
+        img = np.iinfo(dtype).max - img // 64
+    out = dpdown.downscale(img, geometry.get("k"), stride=geometry.get("stride"), shape=geometry.get("out_shape"),
+                           method=name, has_alpha=False)
+    np.testing.assert_array_equal(out.reshape(out.shape[:2] + (-1,)), naive.integer_pool(img, name, **geometry))
+
+
+def test_ties_round_half_to_even():
+    img = np.array([[1, 2, 3, 4, 5, 6, 7, 8]], np.uint8)  # pairs average to 1.5, 3.5, 5.5, 7.5
+    assert dpdown.downscale(np.repeat(img, 2, 0), 2, method="avg").tolist() == [[2, 4, 6, 8]]
+    img = np.array([[0, 1, 2, 3, 4, 5, 6, 7]], np.uint8)  # 0.5, 2.5, 4.5, 6.5
+    assert dpdown.downscale(np.repeat(img, 2, 0), 2, method="avg").tolist() == [[0, 2, 4, 6]]
+
+
 @pytest.mark.parametrize("shape,k", [((24, 18, 3), 2), ((31, 29, 3), 3), ((13, 40, 1), 4)])
 def test_gated_equals_naive(shape, k):
     img = random_image(shape, np.float64, seed=k)

@@ -10,7 +10,7 @@ to the dtype's range, as SoftPool's Table 1 scores for it suggest.
 """
 
 from ..registry import Method, register
-from ..walk import identity, run, separable_kernel
+from ..walk import exact_mean, exact_sum, identity, run, separable_kernel
 
 
 def _mean(sums, total, params):
@@ -21,8 +21,8 @@ def _sum(sums, total, params):
     return sums[0]
 
 
-_kernel = separable_kernel("avg", identity, _mean)
-_sum_kernel = separable_kernel("sum", identity, _sum)
+_kernel = separable_kernel("avg", identity, _mean, exact=exact_mean)
+_sum_kernel = separable_kernel("sum", identity, _sum, exact=exact_sum)
 
 
 def box_mean(work, footprint):

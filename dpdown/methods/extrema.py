@@ -7,15 +7,15 @@ Per channel. With a coverage footprint every pixel with a positive coverage take
 """
 
 from ..registry import Method, register
-from ..walk import MAX_OF, MIN_OF, identity, run, separable_kernel
+from ..walk import MAX_OF, MIN_OF, exact_value, identity, run, separable_kernel
 
 
 def _extreme(sums, total, params):
     return sums[0]
 
 
-_KERNELS = {"max": separable_kernel("max", identity, _extreme, reduce=MAX_OF),
-            "min": separable_kernel("min", identity, _extreme, reduce=MIN_OF)}
+_KERNELS = {"max": separable_kernel("max", identity, _extreme, reduce=MAX_OF, exact=exact_value),
+            "min": separable_kernel("min", identity, _extreme, reduce=MIN_OF, exact=exact_value)}
 
 
 def extremum(work, footprint, which="max"):
