@@ -11,6 +11,10 @@ if os.environ.get("DPDOWN_TEST_GPU") != "1":
 # does not key on the level, so these kernels are cached apart from the ones users and the
 # benchmarks run. (Child processes inherit both settings; test_cache clears them.)
 os.environ.setdefault("NUMBA_OPT", "0")
+# No block size compiled into the separable walker (by default 2, 3 and 4, each one more
+# variant of every kernel): the suite runs the same per-pixel code with the size read at run
+# time, and test_family.test_block_sizes_compiled_in runs each path with it compiled in.
+os.environ.setdefault("DPDOWN_COMPILED_BLOCKS", "")
 os.environ.setdefault("NUMBA_CACHE_DIR", str(pathlib.Path(__file__).resolve().parent.parent / ".pytest_cache"
                                              / "numba"))
 

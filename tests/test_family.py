@@ -80,6 +80,42 @@ def test_unsigned_output_is_exact(name, shape, geometry, dtype):
     np.testing.assert_array_equal(out.reshape(out.shape[:2] + (-1,)), naive.integer_pool(img, name, **geometry))
 
 
+BLOCK_CASES = [  # one per path through the block loop
+    ("avg", {}, 3, np.uint8),        # EXACT integer sum, odd count
+    ("sum", {}, 2, np.uint16),       # EXACT integer sum, clipped
+    ("max", {}, 2, np.uint8),        # EXACT winner
+    ("max", {}, 2, np.float64),      # RAW winner, decoded
+    ("avg", {}, 4, np.float64),      # float sums
+    ("softpool", {}, 2, np.uint8),   # terms from the lookup table
+    ("ordinal", dict(pool_range=3, weights=(1.0, 0.5, -1.0)), 2, np.uint8),  # RAW top-r
+    ("dpp", {}, 2, np.float64),      # guided
+]
+TWINS = {"avg": lambda im, k: naive.box(im, k=k), "sum": lambda im, k: naive.total(im, k=k),
+         "max": lambda im, k: naive.maximum(im, k=k), "softpool": lambda im, k: naive.softpool(im, 1.0, k=k),
+         "ordinal": lambda im, k: naive.ordinal(im, 3, (1.0, 0.5, -1.0), k=k),
+         "dpp": lambda im, k: naive.dpp(im, k=k)}
+
+
+@pytest.mark.parametrize("name,params,k,dtype", BLOCK_CASES, ids=str)
+def test_block_sizes_compiled_in(monkeypatch, name, params, k, dtype):
+    """The suite compiles no block size into the separable walker (conftest): every footprint
+    takes the loop sized at run time. Here the size is compiled in (``BOX``), as by default
+    for k = 2, 3, 4, and each path through it gives what the naive twin gives."""
+    from dpdown import footprints, walk
+    monkeypatch.setattr(walk, "COMPILED_BLOCKS", frozenset({k}))
+    img = random_image((3 * k + 1, 4 * k + 1, 3), dtype, seed=k)  # the edge cuts the last blocks short
+    assert walk._blocks(footprints.window(img.shape[:2], k), "cpu")["BOX_COLS"] == k
+    out = dpdown.downscale(img, k, method=name, has_alpha=False, **params)
+    expected = TWINS[name](naive.working(img), k)
+    if dtype in (np.uint8, np.uint16) and name in ("avg", "sum", "max"):
+        np.testing.assert_array_equal(out, naive.integer_pool(img, name, k=k))
+    elif dtype in (np.uint8, np.uint16):
+        top = np.iinfo(dtype).max
+        assert np.abs(out - np.rint(np.clip(expected, 0, 1) * top)).max() <= 1
+    else:
+        np.testing.assert_allclose(out, expected, rtol=0, atol=1e-6 if name == "dpp" else 1e-9)  # as test_methods
+
+
 def test_ties_round_half_to_even():
     img = np.array([[1, 2, 3, 4, 5, 6, 7, 8]], np.uint8)  # pairs average to 1.5, 3.5, 5.5, 7.5
     assert dpdown.downscale(np.repeat(img, 2, 0), 2, method="avg").tolist() == [[2, 4, 6, 8]]
