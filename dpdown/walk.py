@@ -592,8 +592,9 @@ COMPILED_BLOCKS = frozenset(int(k) for k in os.environ.get("DPDOWN_COMPILED_BLOC
 
 def _blocks(footprint, target):
     """``BOX_ROWS``/``BOX_COLS``: the block size, compiled in, where every coverage is 1 and
-    the columns tile in blocks (``Footprint.block``) of a size in ``COMPILED_BLOCKS``; CPU only."""
-    tiled = target == "cpu" and footprint is not None and footprint.unit_coverage
+    the columns tile in blocks (``Footprint.block``), both sizes in ``COMPILED_BLOCKS``; CPU only."""
+    tiled = (target == "cpu" and footprint is not None and footprint.unit_coverage
+             and footprint.rows.longest in COMPILED_BLOCKS)
     box_cols = footprint.block if tiled and footprint.block in COMPILED_BLOCKS else 0
     return dict(BOX_ROWS=footprint.rows.longest if box_cols else 0, BOX_COLS=box_cols)
 
