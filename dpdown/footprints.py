@@ -70,11 +70,6 @@ class Footprint:
         return bool((self.rows.weight == 1.0).all() and (self.cols.weight == 1.0).all())
 
     @property
-    def block(self) -> int:
-        """The columns' block size ``k`` when they are tiled in blocks (``Axis.block``), else 0."""
-        return self.cols.block
-
-    @property
     def disjoint_columns(self) -> bool:
         """No input column is in two footprints of an output row (stride ≥ k; integer ratios)."""
         return bool((self.cols.start[1:] >= self.cols.stop[:-1]).all())

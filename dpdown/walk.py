@@ -263,7 +263,7 @@ def run(kernel, work, footprint, params=(), ref=None, final=None):
 #
 # Where every column's coverage is 1 no weight is read. Where besides the columns are
 # tiled in blocks of ``k`` (window stride = k, coverage at an integer ratio:
-# ``Footprint.block``), ``k`` is compiled in for the common sizes (``BOX``,
+# ``Axis.block``), ``k`` is compiled in for the common sizes (``BOX``,
 # ``COMPILED_BLOCKS``): the column loops unroll and LLVM turns the strided reads of
 # interleaved channels into vector shuffles — with EXACT 4–8× faster at k = 2 (avg
 # 42 → 5.4 ms on 24 MP RGB), 1.5–2× for the float rules. Blocks cut short by the image's
@@ -592,11 +592,13 @@ COMPILED_BLOCKS = frozenset(int(k) for k in os.environ.get("DPDOWN_COMPILED_BLOC
 
 def _blocks(footprint, target):
     """``BOX_ROWS``/``BOX_COLS``: the block size, compiled in, where every coverage is 1 and
-    the columns tile in blocks (``Footprint.block``), both sizes in ``COMPILED_BLOCKS``; CPU only."""
-    tiled = (target == "cpu" and footprint is not None and footprint.unit_coverage
-             and footprint.rows.longest in COMPILED_BLOCKS)
-    box_cols = footprint.block if tiled and footprint.block in COMPILED_BLOCKS else 0
-    return dict(BOX_ROWS=footprint.rows.longest if box_cols else 0, BOX_COLS=box_cols)
+    the columns tile in blocks (``Axis.block``, which checks the column weights), both sizes in
+    ``COMPILED_BLOCKS``; CPU only."""
+    box_rows = footprint.rows.longest if target == "cpu" and footprint is not None else 0
+    box_cols = footprint.cols.block if box_rows in COMPILED_BLOCKS and (footprint.rows.weight == 1.0).all() else 0
+    if box_cols not in COMPILED_BLOCKS:
+        return dict(BOX_ROWS=0, BOX_COLS=0)
+    return dict(BOX_ROWS=box_rows, BOX_COLS=box_cols)
 
 
 def _no_term(*args):
