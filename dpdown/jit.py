@@ -19,9 +19,16 @@ from __future__ import annotations
 import functools
 import hashlib
 import marshal
+import os
 import sys
 import threading
 import types
+
+
+# ``DPDOWN_PARALLEL=0`` compiles the kernels without Numba's parallel transform (``prange``
+# runs as ``range``, on one thread): the same results, compiled in about half the time, for
+# the test suite, whose cold run is mostly compiling (tests/test_threads.py compiles with it).
+PARALLEL = os.environ.get("DPDOWN_PARALLEL", "1") != "0"
 
 
 class Lazy:
@@ -61,7 +68,9 @@ class Lazy:
 
     def compiled(self, target="cpu"):
         """The compiled function: ``cpu`` (njit), ``cuda`` (a kernel) or ``cuda_device``."""
-        if target not in self._compiled:
+        parallel = PARALLEL and self.options.get("parallel", False)
+        key = (target, parallel)
+        if key not in self._compiled:
             numba = _numba()
 
             namespace = self._globals()
@@ -78,15 +87,18 @@ class Lazy:
                     namespace["np"] = _numpy_on_cuda()
             fn = types.FunctionType(self.py_func.__code__, namespace, self.name,
                                     self.py_func.__defaults__, self.py_func.__closure__)
-            fn.__qualname__ = f"{self.name}_{self.digest()}"
+            # a serial build is cached apart: Numba's cache does not key on the options
+            serial = self.options.get("parallel", False) and not parallel
+            fn.__qualname__ = f"{self.name}_{self.digest()}" + ("_serial" if serial else "")
             fn.__module__ = self.py_func.__module__
             if target == "cpu":
-                self._compiled[target] = numba.njit(cache=True, **self.options)(fn)
+                self._compiled[key] = numba.njit(cache=True, pipeline_class=_pipeline(),
+                                                 **dict(self.options, parallel=parallel))(fn)
             else:
                 device = target == "cuda_device"
                 # CUDA device functions are inlined by NVVM; the kernel is cached on disk
-                self._compiled[target] = cuda.jit(device=device, cache=not device)(fn)
-        return self._compiled[target]
+                self._compiled[key] = cuda.jit(device=device, cache=not device)(fn)
+        return self._compiled[key]
 
     def __call__(self, *args):
         return self.dispatcher(*args)
@@ -114,6 +126,26 @@ def _numba():
         finally:
             sys.modules.pop("scipy.linalg", None)
     return numba
+
+
+@functools.lru_cache(maxsize=None)
+def _pipeline():
+    """Numba's nopython pipeline, with dead code removed once types are known. An inlined
+    helper leaves its unused global behind; Numba lowers such a value as a pointer to the
+    live dispatcher object, and a function that holds one cannot be cached on disk: without
+    this the table fillers (``lut_*``) and every serial kernel compiled again in each process
+    (a kernel compiled for threads escaped: the parallel passes clean up themselves)."""
+    from numba.core.compiler import CompilerBase, DefaultPassBuilder
+    from numba.core.typed_passes import DeadCodeElimination, NopythonTypeInference
+
+    class Pipeline(CompilerBase):
+        def define_pipelines(self):
+            passes = DefaultPassBuilder.define_nopython_pipeline(self.state)
+            passes.add_pass_after(DeadCodeElimination, NopythonTypeInference)
+            passes.finalize()
+            return [passes]
+
+    return Pipeline
 
 
 @functools.lru_cache(maxsize=None)

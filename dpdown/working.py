@@ -21,7 +21,7 @@ DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
 
 @dataclass(frozen=True)
 class Working:
-    pixels: np.ndarray   # H×W×C, C-contiguous, the caller's dtype
+    pixels: np.ndarray   # H×W×C, C-contiguous, read-only, the caller's dtype
     scale: float         # multiply a stored value by this to get its working value
     alpha: int           # index of the alpha channel, or -1
     squeeze: bool        # the caller gave a 2-D array
@@ -64,7 +64,10 @@ def to_working(img, has_alpha: bool | None = None, channel_pool: str | None = No
     if img.size == 0:
         raise ParameterError(f"empty image (shape {img.shape})")
     squeeze = img.ndim == 2
-    pixels = np.ascontiguousarray(img[:, :, None] if squeeze else img)
+    pixels = np.ascontiguousarray(img[:, :, None] if squeeze else img).view()
+    # always read-only (kernels never write it): Numba compiles a writable and a read-only
+    # array apart, and decoded files (Pillow, memory maps) arrive read-only, arrays writable
+    pixels.flags.writeable = False
     channels = pixels.shape[2]
     if has_alpha is None:
         has_alpha = channels in (2, 4)
