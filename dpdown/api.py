@@ -23,7 +23,8 @@ def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid"
         [0, 1] and rounded back; floats are used as they are.
     k : int, optional
         Window size: output pixel ``(i, j)`` pools the ``k×k`` window at ``(i·stride, j·stride)``,
-        clipped at the image edge (ceil mode, no pixel dropped).
+        clipped at the image edge (ceil mode: no pixel dropped at the edge; a window that would
+        start past it, which a stride over k can ask for, is not made).
     stride : int, optional
         Step between windows; defaults to ``k``.
     shape : (rows, cols), optional

@@ -5,8 +5,9 @@ holds, for every output index ``i``, the input span ``start[i]:stop[i]`` and the
 weight of each pixel of the span, ``weight[offset[i] + (x - start[i])]``.
 
 * Window footprint (pooling): ``k`` samples every ``stride``, ceil mode, so the output has
-  ``ceil((n - k) / stride) + 1`` samples and the last window is clipped at the edge. Every
-  coverage weight is 1.
+  ``ceil((n - k) / stride) + 1`` samples and the last window is clipped at the edge — less
+  one where that last window would start past the edge (stride > k leaves it empty), as
+  PyTorch's ceil mode drops it. Every coverage weight is 1.
 * Coverage footprint (DPID; any method at a non-integer factor or exact size): output
   pixel ``i`` covers the real interval ``[i·p, (i+1)·p)`` with ``p = n / n_out``; a pixel cut
   by the interval's edge gets the fraction of it that lies inside.
@@ -90,8 +91,11 @@ def _axis(starts, stops, lo=None, hi=None) -> Axis:
 
 
 def window_count(n: int, k: int, stride: int) -> int:
-    """How many ceil-mode windows of ``k`` samples every ``stride`` cover ``n`` samples."""
-    return (n - k + stride - 1) // stride + 1
+    """How many ceil-mode windows of ``k`` samples every ``stride`` cover ``n`` samples: each
+    starts inside (methods.md's ``ceil((n - k) / stride) + 1``, whose last window is empty
+    where stride > k puts its start at ``n`` or past it; PyTorch's ceil mode drops that one)."""
+    count = (n - k + stride - 1) // stride + 1
+    return count - 1 if (count - 1) * stride >= n else count
 
 
 def window_axis(n: int, k: int, stride: int) -> Axis:

@@ -310,10 +310,7 @@ def _insert(slots, t, value, weight, first):
 @inline
 def _exact_pixel(column_sums, raw, at, step, width, count, limit):
     """An output value of an unsigned image straight from the integers (``EXACT``): the
-    ``width`` columns' sums or winners from ``at`` on, ``step`` apart, over ``count`` pixels.
-    An empty footprint (stride > k can leave one past the edge) gives 0."""
-    if width <= 0:
-        return 0
+    ``width`` columns' sums or winners from ``at`` on, ``step`` apart, over ``count`` pixels."""
     if INT_SUM:  # noqa: F821 (bound per variant)
         acc = column_sums[at]
         for d in range(1, width):
@@ -376,8 +373,7 @@ def _pixel_values(x0, x1, unit, col_weight, first_weight, total, n_rows, scale, 
                 sums[s] = ranked[s, 0]
         else:
             for s in range(SUMS):  # noqa: F821
-                acc = 0.0 if x1 <= x0 else _reduce(0.0, buf[s, x0 * n + c],  # an empty footprint: 0
-                                                   1.0 if unit else col_weight[first_weight + x0], True)
+                acc = _reduce(0.0, buf[s, x0 * n + c], 1.0 if unit else col_weight[first_weight + x0], True)
                 for x in range(x0 + 1, x1):
                     acc = _reduce(acc, buf[s, x * n + c], 1.0 if unit else col_weight[first_weight + x], False)
                 sums[s] = acc

@@ -11,8 +11,11 @@ import numpy as np
 
 
 def window_spans(n, k, stride):
-    """Ceil-mode windows: list of (indices, coverage weights)."""
+    """Ceil-mode windows: list of (indices, coverage weights). A window cannot start past the
+    edge (PyTorch's ceil mode), which methods.md's count allows where stride > k."""
     n_out = math.ceil((n - k) / stride) + 1
+    if (n_out - 1) * stride >= n:
+        n_out -= 1
     return [(np.arange(i * stride, min(i * stride + k, n)), np.ones(min(i * stride + k, n) - i * stride))
             for i in range(n_out)]
 

@@ -7,11 +7,15 @@ from dpdown.errors import ParameterError
 import naive
 
 
-@pytest.mark.parametrize("n,k,stride", [(10, 2, 2), (11, 2, 2), (7, 3, 2), (13, 5, 5), (5, 5, 1), (9, 4, 3)])
+@pytest.mark.parametrize("n,k,stride", [(10, 2, 2), (11, 2, 2), (7, 3, 2), (13, 5, 5), (5, 5, 1), (9, 4, 3),
+                                         (10, 2, 5), (11, 2, 5), (9, 1, 4), (8, 3, 7)])
 def test_window_axis_matches_ceil_mode(n, k, stride):
     axis = footprints.window_axis(n, k, stride)
     expected = naive.window_spans(n, k, stride)
-    assert axis.size == int(np.ceil((n - k) / stride)) + 1 == len(expected)
+    assert axis.size == len(expected)
+    count = int(np.ceil((n - k) / stride)) + 1  # methods.md's, and PyTorch's before its correction
+    assert axis.size == (count - 1 if (count - 1) * stride >= n else count)
+    assert np.all(axis.stop > axis.start), "every window holds a pixel"
     for i, (xs, ws) in enumerate(expected):
         assert list(range(axis.start[i], axis.stop[i])) == list(xs)
     assert np.all(axis.weight == 1)
