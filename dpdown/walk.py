@@ -252,9 +252,10 @@ def run(kernel, work, footprint, params=(), ref=None, final=None):
 # MAX, MIN and — when every coverage is 1 — TOP rank the image's own values (``RAW``):
 # decoding is monotone, so it commutes with ranking and only the winners are decoded. On
 # uint8 that is 8–16 values per vector instruction instead of scalar float64 compares.
-# Likewise a plain sum (``linear`` rules: avg, sum) of an integer image whose every coverage
-# is 1 and whose decoding is linear adds the integers themselves (``INT_SUM``), exactly,
-# and scales the footprint's total once.
+# Likewise a plain sum of an integer image whose every coverage is 1 and whose decoding is
+# linear adds integers (``INT_SUM``), exactly, and scales the footprint's total once: the
+# stored values themselves (avg, sum: ``INT_SUM = 1``) or their squares (``2``: Lp and
+# power-average at p = 2, whose term is ``v²``; a rule says so with ``int_power``).
 #
 # When that output is the last pass, in the image's own unsigned dtype, a rule that says
 # how (``exact``: the rounded mean, the clipped sum, the winner) writes each output value
@@ -357,7 +358,7 @@ def _pixel_values(x0, x1, unit, col_weight, first_weight, total, n_rows, scale, 
             whole = 0
             for x in range(x0, x1):
                 whole += column_sums[x * n + c]
-            sums[0] = whole * scale
+            sums[0] = whole * (scale * scale if INT_SUM == 2 else scale)  # noqa: F821
         elif RAW:  # noqa: F821
             best = raw[0, x0 * n + c]
             for x in range(x0 + 1, x1):
@@ -422,13 +423,17 @@ def _separable(img, scale, rows, cols, ref, params, lut, top, final, out):
                 if seen < TOP_R:  # noqa: F821
                     for t in range(width):
                         raw[seen, t] = carry[t]
-            elif INT_SUM:  # noqa: F821
+            elif INT_SUM == 1:  # noqa: F821
                 if first:
                     for t in range(width):
                         column_sums[t] = flat[y, t]
                 else:
                     for t in range(width):
                         column_sums[t] += flat[y, t]
+            elif INT_SUM == 2:  # noqa: F821
+                for t in range(width):
+                    square = SUM_TYPE(flat[y, t]) * SUM_TYPE(flat[y, t])  # noqa: F821
+                    column_sums[t] = square if first else column_sums[t] + square
             elif RAW:  # noqa: F821
                 if first:
                     for t in range(width):
@@ -525,9 +530,11 @@ class SeparableKernel(PoolingKernel):
     cuda_template = "separable"
 
     def __init__(self, name, transform, finish, sums=1, reduce=SUM, lut=False, guided=None, exact=None,
-                 **bindings):
+                 int_power=None, **bindings):
         assert guided is None or (transform is None and not lut and reduce == SUM)
         assert exact is None or transform is identity
+        assert int_power is None or reduce == SUM
+        self.int_power = (1 if transform is identity and reduce == SUM else 0) if int_power is None else int_power
         super().__init__(name, None, None, None, REDUCE=reduce, GUIDED=guided is not None, **bindings)
         self.rule = dict(transform=transform or _no_term, finish=finish, guided=guided or _no_term,
                          exact=exact or _no_term)
@@ -546,25 +553,26 @@ class SeparableKernel(PoolingKernel):
         reduce = self.bindings["REDUCE"]
         if self.bindings["GUIDED"] and (target != "cpu" or footprint is None or not footprint.disjoint_columns):
             raise ValueError(f"{self.name}: a guided separable rule needs columns in one footprint each, on the CPU")
-        # ranking and integer sums on the stored values: only where the term is the value itself
-        plain = work.alpha < 0 and not work.channel_pool[0] and self.rule["transform"] is identity and target == "cpu"
+        # ranking and integer sums on the stored values
+        plain = work.alpha < 0 and not work.channel_pool[0] and target == "cpu"
+        ranked = plain and self.rule["transform"] is identity  # ranking: the term is the value itself
         if reduce == TOP:  # r = params[0], compiled in: the slot loops unroll
             r = int(params[0])
             unit = footprint is not None and footprint.unit_coverage
             return super().variant(work, target, params, USE_LUT=False, TOP_R=r, SUMS=2 * r,
-                                   RAW=plain and unit, RAW_SLOTS=r if plain and unit else 0, INT_SUM=False,
+                                   RAW=ranked and unit, RAW_SLOTS=r if ranked and unit else 0, INT_SUM=0,
                                    EXACT=False, SUM_TYPE=np.uint32, **_blocks(footprint, target))
-        raw = plain and reduce != SUM
+        raw = ranked and reduce != SUM
         unsigned = work.pixels.dtype.kind == "u" and colour.transfer(work)[0] == colour.NONE
-        top = np.iinfo(work.pixels.dtype).max if unsigned else 0
-        int_sum = (plain and unsigned and reduce == SUM and self.sums == 1
-                   and footprint is not None and footprint.unit_coverage
-                   and footprint.rows.longest * top < 2 ** 32)
+        column_max = footprint.rows.longest * int(np.iinfo(work.pixels.dtype).max) ** self.int_power \
+            if unsigned and footprint is not None else 2 ** 32  # a column's largest integer sum
+        int_sum = self.int_power if (plain and self.sums == 1 and column_max < 2 ** 32
+                                     and footprint.unit_coverage) else 0
         # EXACT: the output written from the stored integers
         exact = final and self.exact is not None and unsigned and (int_sum or raw)
         return super().variant(work, target, params, USE_LUT=self.uses_lut(work), TOP_R=0, SUMS=self.sums,
                                RAW=raw, RAW_SLOTS=1 if raw else 0, INT_SUM=int_sum, EXACT=exact,
-                               SUM_TYPE=np.uint16 if int_sum and footprint.rows.longest * top < 2 ** 16 else np.uint32,
+                               SUM_TYPE=np.uint16 if int_sum and column_max < 2 ** 16 else np.uint32,
                                **_blocks(footprint, target))
 
     def table(self, work, params):
@@ -625,9 +633,10 @@ def exact_value(value, count, limit):
 
 
 def separable_kernel(name, transform, finish, sums=1, reduce=SUM, lut=False, guided=None, exact=None,
-                     **bindings):
+                     int_power=None, **bindings):
     """The separable walker for one method's rule (see above): ``transform(v, s, params)``, or
     for a guided rule ``guided(v, g, s, params)`` (then ``transform`` is None), and ``finish``;
     ``exact(acc, count, limit)``, for the identity term, gives the output of an unsigned
-    image from its integer sum or winner over ``count`` pixels (``EXACT``)."""
-    return SeparableKernel(name, transform, finish, sums, reduce, lut, guided, exact, **bindings)
+    image from its integer sum or winner over ``count`` pixels (``EXACT``); ``int_power = 2``
+    says the term of a non-negative value ``v`` is ``v²`` (so integer images sum squares)."""
+    return SeparableKernel(name, transform, finish, sums, reduce, lut, guided, exact, int_power, **bindings)

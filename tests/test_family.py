@@ -77,12 +77,24 @@ def test_unsigned_output_is_exact(name, shape, geometry, dtype):
     np.testing.assert_array_equal(out.reshape(out.shape[:2] + (-1,)), naive.integer_pool(img, name, **geometry))
 
 
+@pytest.mark.parametrize("name,p,dtype", [("lp", 2.0, np.uint8), ("pow-average", 2.0, np.uint8),
+                                          ("lp", 1.0, np.uint16), ("lp", 2.0, np.uint16)])
+def test_integer_powers_sum_integers(name, p, dtype):
+    """Lp and power-average at p = 1 and 2 of an integer image add its values or their
+    squares as integers where every coverage is 1 (uint16 squares overflow: floats)."""
+    img = random_image((23, 19, 3), dtype, seed=int(p))
+    twin = naive.lp if name == "lp" else naive.pow_average
+    for geometry in (dict(k=2), dict(k=3, stride=2)):
+        assert_output_close(run_final(name, img, dict(p=p), geometry), twin(naive.working(img), p, **geometry), 1e-9)
+
+
 BLOCK_CASES = [  # one per path through the block loop
     ("avg", {}, 3, np.uint8),        # EXACT integer sum, odd count
     ("sum", {}, 2, np.uint16),       # EXACT integer sum, clipped
     ("max", {}, 2, np.uint8),        # EXACT winner
     ("max", {}, 2, np.float64),      # RAW winner, decoded
     ("avg", {}, 4, np.float64),      # float sums
+    ("lp", dict(p=2.0), 2, np.uint8),  # integer sums of squares
     ("softpool", {}, 2, np.uint8),   # terms from the lookup table
     ("ordinal", dict(pool_range=3, weights=(1.0, 0.5, -1.0)), 2, np.uint8),  # RAW top-r
     ("dpp", {}, 2, np.float64),      # guided
@@ -90,7 +102,7 @@ BLOCK_CASES = [  # one per path through the block loop
 TWINS = {"avg": lambda im, k: naive.box(im, k=k), "sum": lambda im, k: naive.total(im, k=k),
          "max": lambda im, k: naive.maximum(im, k=k), "softpool": lambda im, k: naive.softpool(im, 1.0, k=k),
          "ordinal": lambda im, k: naive.ordinal(im, 3, (1.0, 0.5, -1.0), k=k),
-         "dpp": lambda im, k: naive.dpp(im, k=k)}
+         "dpp": lambda im, k: naive.dpp(im, k=k), "lp": lambda im, k: naive.lp(im, 2.0, k=k)}
 
 
 @pytest.mark.parametrize("name,params,k,dtype", BLOCK_CASES, ids=str)

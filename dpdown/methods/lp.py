@@ -27,8 +27,10 @@ def _finish(sums, total, params):
 
 
 # |x|^p = (x²)^(p/2): the same per-λ specialisation as DPID's distance power (p = 1, 2 need no pow)
+# on integer images p = 1 and 2 add the stored values or their squares exactly (INT_SUM)
 _KERNELS = {method: per_lambda(lambda tag, f, method=method: separable_kernel(
-                f"{method.replace('-', '_')}_{tag}", _power, _finish, lut=tag == "pow", MEAN=method == "lp", power=f))
+                f"{method.replace('-', '_')}_{tag}", _power, _finish, lut=tag == "pow",
+                int_power={"sqrt": 1, "square": 2}.get(tag, 0), MEAN=method == "lp", power=f))
             for method in ("lp", "pow-average")}
 
 _P = dict(kind="float", default=2.0, flag="--p", low=0.01, high=100.0)
