@@ -18,8 +18,8 @@ _KERNELS = {"max": separable_kernel("max", identity, _extreme, reduce=MAX_OF, ex
             "min": separable_kernel("min", identity, _extreme, reduce=MIN_OF, exact=exact_value)}
 
 
-def extremum(work, footprint, which="max"):
-    return run(_KERNELS[which], work, footprint)
+def extremum(work, footprint, which="max", final=None):
+    return run(_KERNELS[which], work, footprint, final=final)
 
 
 register(Method(
