@@ -532,9 +532,9 @@ class SeparableKernel(PoolingKernel):
     def __init__(self, name, transform, finish, sums=1, reduce=SUM, lut=False, guided=None, exact=None,
                  int_power=None, **bindings):
         assert guided is None or (transform is None and not lut and reduce == SUM)
-        assert exact is None or transform is identity
         assert int_power is None or reduce == SUM
         self.int_power = (1 if transform is identity and reduce == SUM else 0) if int_power is None else int_power
+        assert exact is None or transform is identity or self.int_power  # the winner, or the integer sum
         super().__init__(name, None, None, None, REDUCE=reduce, GUIDED=guided is not None, **bindings)
         self.rule = dict(transform=transform or _no_term, finish=finish, guided=guided or _no_term,
                          exact=exact or _no_term)
@@ -636,7 +636,7 @@ def separable_kernel(name, transform, finish, sums=1, reduce=SUM, lut=False, gui
                      int_power=None, **bindings):
     """The separable walker for one method's rule (see above): ``transform(v, s, params)``, or
     for a guided rule ``guided(v, g, s, params)`` (then ``transform`` is None), and ``finish``;
-    ``exact(acc, count, limit)``, for the identity term, gives the output of an unsigned
-    image from its integer sum or winner over ``count`` pixels (``EXACT``); ``int_power = 2``
-    says the term of a non-negative value ``v`` is ``v²`` (so integer images sum squares)."""
+    ``int_power = 2`` says the term of a non-negative value ``v`` is ``v²`` (so integer images
+    sum squares); ``exact(acc, count, limit)`` gives the output of an unsigned image from its
+    integer sum (of values or squares) or winner over ``count`` pixels (``EXACT``)."""
     return SeparableKernel(name, transform, finish, sums, reduce, lut, guided, exact, int_power, **bindings)

@@ -67,10 +67,19 @@ def box(img, **geometry):
     return out
 
 
+def _rounded_root(q):
+    """√q rounded half to even, exactly, for a non-negative rational q."""
+    r = math.isqrt(q.numerator // q.denominator)  # ⌊√q⌋
+    half = Fraction(2 * r + 1, 2) ** 2  # (r + ½)²
+    return r + 1 if q > half or (q == half and r % 2) else r
+
+
 def integer_pool(img, how, **geometry):
     """Avg, sum, max or min of an unsigned image straight to its dtype, for footprints of
     unit coverage: the mean of the stored integers rounded half to even in exact rationals
-    (as ``np.rint`` would round the true value), the sum clipped at the dtype's maximum."""
+    (as ``np.rint`` would round the true value), the sum clipped at the dtype's maximum;
+    ``rms`` and ``rss``, the root of the mean or of the sum of their squares (Lp and
+    power-average at p = 2, whose working-value scale cancels), rounded likewise."""
     rows, cols = spans(img.shape[:2], **geometry)
     top = np.iinfo(img.dtype).max
     out = np.zeros((len(rows), len(cols), img.shape[2]), img.dtype)
@@ -81,6 +90,9 @@ def integer_pool(img, how, **geometry):
                 out[i, j] = [round(Fraction(int(s), len(pix))) for s in pix.sum(0)]  # round: half to even
             elif how == "sum":
                 out[i, j] = np.minimum(pix.sum(0), top)
+            elif how in ("rms", "rss"):
+                count = len(pix) if how == "rms" else 1
+                out[i, j] = [min(_rounded_root(Fraction(int(s), count)), top) for s in (pix ** 2).sum(0)]
             else:
                 out[i, j] = pix.max(0) if how == "max" else pix.min(0)
     return out

@@ -77,15 +77,20 @@ def test_unsigned_output_is_exact(name, shape, geometry, dtype):
     np.testing.assert_array_equal(out.reshape(out.shape[:2] + (-1,)), naive.integer_pool(img, name, **geometry))
 
 
-@pytest.mark.parametrize("name,p,dtype", [("lp", 2.0, np.uint8), ("pow-average", 2.0, np.uint8),
-                                          ("lp", 1.0, np.uint16), ("lp", 2.0, np.uint16)])
-def test_integer_powers_sum_integers(name, p, dtype):
-    """Lp and power-average at p = 1 and 2 of an integer image add its values or their
-    squares as integers where every coverage is 1 (uint16 squares overflow: floats)."""
-    img = random_image((23, 19, 3), dtype, seed=int(p))
-    twin = naive.lp if name == "lp" else naive.pow_average
+@pytest.mark.parametrize("name,p,how", [("lp", 1.0, "avg"), ("pow-average", 1.0, "sum"), ("lp", 2.0, "rms"),
+                                        ("pow-average", 2.0, "rss")])
+def test_integer_powers_are_exact(name, p, how):
+    """Lp and power-average at p = 1 and 2 add an integer image's values or their squares as
+    integers where every coverage is 1, and write the output from them: the rounded mean, the
+    clipped sum, the root of their mean or sum rounded half to even. uint16 squares
+    overflow 32 bits: there the float path, within its rounding."""
+    img = random_image((23, 19, 3), np.uint8, seed=int(p)) // 3  # sums of squares both below and past the top
     for geometry in (dict(k=2), dict(k=3, stride=2)):
-        assert_output_close(run_final(name, img, dict(p=p), geometry), twin(naive.working(img), p, **geometry), 1e-9)
+        np.testing.assert_array_equal(run_final(name, img, dict(p=p), geometry),
+                                      naive.integer_pool(img, how, **geometry))
+    wide = random_image((23, 19, 3), np.uint16, seed=int(p))
+    twin = naive.lp if name == "lp" else naive.pow_average
+    assert_output_close(run_final(name, wide, dict(p=p), dict(k=2)), twin(naive.working(wide), p, k=2), 1e-9)
 
 
 BLOCK_CASES = [  # one per path through the block loop
@@ -94,7 +99,7 @@ BLOCK_CASES = [  # one per path through the block loop
     ("max", {}, 2, np.uint8),        # EXACT winner
     ("max", {}, 2, np.float64),      # RAW winner, decoded
     ("avg", {}, 4, np.float64),      # float sums
-    ("lp", dict(p=2.0), 2, np.uint8),  # integer sums of squares
+    ("lp", dict(p=2.0), 2, np.uint8),  # EXACT integer sum of squares, rooted
     ("softpool", {}, 2, np.uint8),   # terms from the lookup table
     ("ordinal", dict(pool_range=3, weights=(1.0, 0.5, -1.0)), 2, np.uint8),  # RAW top-r
     ("dpp", {}, 2, np.float64),      # guided
@@ -116,8 +121,8 @@ def test_block_sizes_compiled_in(monkeypatch, name, params, k, dtype):
     assert walk._blocks(footprints.window(img.shape[:2], k), "cpu")["BOX_COLS"] == k
     out = dpdown.downscale(img, k, method=name, has_alpha=False, **params)
     expected = TWINS[name](naive.working(img), k)
-    if dtype in (np.uint8, np.uint16) and name in ("avg", "sum", "max"):
-        np.testing.assert_array_equal(out, naive.integer_pool(img, name, k=k))
+    if dtype in (np.uint8, np.uint16) and name in ("avg", "sum", "max", "lp"):
+        np.testing.assert_array_equal(out, naive.integer_pool(img, {"lp": "rms"}.get(name, name), k=k))
     elif dtype in (np.uint8, np.uint16):
         top = np.iinfo(dtype).max
         assert np.abs(out - np.rint(np.clip(expected, 0, 1) * top)).max() <= 1
@@ -142,6 +147,8 @@ def test_ties_round_half_to_even():
     assert dpdown.downscale(np.repeat(img, 2, 0), 2, method="avg").tolist() == [[2, 4, 6, 8]]
     img = np.array([[0, 1, 2, 3, 4, 5, 6, 7]], np.uint8)  # 0.5, 2.5, 4.5, 6.5
     assert dpdown.downscale(np.repeat(img, 2, 0), 2, method="avg").tolist() == [[0, 2, 4, 6]]
+    img = np.array([[1, 2, 1, 4], [2, 4, 4, 4]], np.uint8)  # Lp, p = 2: √(25 / 4) = 2.5, √(49 / 4) = 3.5
+    assert dpdown.downscale(img, 2, method="lp", p=2.0).tolist() == [[2, 4]]
 
 
 @pytest.mark.parametrize("shape,k", [((24, 18, 3), 2), ((31, 29, 3), 3), ((13, 40, 1), 4)])

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..powers import for_lambda, per_lambda
 from ..registry import Method, Param, register
-from ..walk import run, separable_kernel
+from ..walk import exact_mean, exact_sum, run, separable_kernel
 
 
 def _power(v, s, params):
@@ -26,11 +26,27 @@ def _finish(sums, total, params):
     return value if p == 1.0 else np.sqrt(value) if p == 2.0 else value ** (1.0 / p)
 
 
-# |x|^p = (x²)^(p/2): the same per-λ specialisation as DPID's distance power (p = 1, 2 need no pow)
-# on integer images p = 1 and 2 add the stored values or their squares exactly (INT_SUM)
+def exact_root_mean_square(total, count, limit):
+    """Lp at p = 2 of an unsigned image from its integer sum of squares: the scale cancels,
+    ``sqrt(Σ v² / n)`` is rounded once (``total / count`` is exact in float64, the root
+    correctly rounded, so a tie such as √(25 / 4) = 2.5 rounds half to even)."""
+    return np.rint(np.sqrt(total / count))
+
+
+def exact_root_sum_square(total, count, limit):
+    """Power-average at p = 2: ``sqrt(Σ v²)``, clipped at the dtype's maximum."""
+    return min(np.rint(np.sqrt(np.float64(total))), limit)
+
+
+# |x|^p = (x²)^(p/2): the same per-λ specialisation as DPID's distance power (p = 1, 2 need no
+# pow); on integer images p = 1 and 2 add the stored values or their squares exactly (INT_SUM)
+# and write an unsigned output straight from those sums (EXACT)
+_EXACT = {("lp", "sqrt"): exact_mean, ("lp", "square"): exact_root_mean_square,
+          ("pow-average", "sqrt"): exact_sum, ("pow-average", "square"): exact_root_sum_square}
 _KERNELS = {method: per_lambda(lambda tag, f, method=method: separable_kernel(
                 f"{method.replace('-', '_')}_{tag}", _power, _finish, lut=tag == "pow",
-                int_power={"sqrt": 1, "square": 2}.get(tag, 0), MEAN=method == "lp", power=f))
+                int_power={"sqrt": 1, "square": 2}.get(tag, 0), exact=_EXACT.get((method, tag)),
+                MEAN=method == "lp", power=f))
             for method in ("lp", "pow-average")}
 
 _P = dict(kind="float", default=2.0, flag="--p", low=0.01, high=100.0)
