@@ -93,41 +93,39 @@ def test_integer_powers_are_exact(name, p, how):
     assert_output_close(run_final(name, wide, dict(p=p), dict(k=2)), twin(naive.working(wide), p, k=2), 1e-9)
 
 
-BLOCK_CASES = [  # one per path through the block loop
-    ("avg", {}, 3, np.uint8),        # EXACT integer sum, odd count
-    ("sum", {}, 2, np.uint16),       # EXACT integer sum, clipped
-    ("max", {}, 2, np.uint8),        # EXACT winner
-    ("max", {}, 2, np.float64),      # RAW winner, decoded
-    ("avg", {}, 4, np.float64),      # float sums
-    ("lp", dict(p=2.0), 2, np.uint8),  # EXACT integer sum of squares, rooted
-    ("softpool", {}, 2, np.uint8),   # terms from the lookup table
-    ("ordinal", dict(pool_range=3, weights=(1.0, 0.5, -1.0)), 2, np.uint8),  # RAW top-r
-    ("dpp", {}, 2, np.float64),      # guided
+BLOCK_CASES = [  # one per path through the block loop: (method, parameters, k, dtype, twin)
+    ("avg", {}, 3, np.uint8, "avg"),        # EXACT integer sum, odd count
+    ("sum", {}, 2, np.uint16, "sum"),       # EXACT integer sum, clipped
+    ("max", {}, 2, np.uint8, "max"),        # EXACT winner
+    ("lp", dict(p=2.0), 2, np.uint8, "rms"),  # EXACT integer sum of squares, rooted
+    ("max", {}, 2, np.float64, lambda im, k: naive.maximum(im, k=k)),  # RAW winner, decoded
+    ("avg", {}, 4, np.float64, lambda im, k: naive.box(im, k=k)),      # float sums
+    ("softpool", {}, 2, np.uint8, lambda im, k: naive.softpool(im, 1.0, k=k)),  # terms from the lookup table
+    ("ordinal", dict(pool_range=3, weights=(1.0, 0.5, -1.0)), 2, np.uint8,
+     lambda im, k: naive.ordinal(im, 3, (1.0, 0.5, -1.0), k=k)),     # RAW top-r
+    ("ordinal", dict(weights=(0.3, -0.2)), 3, np.uint16,
+     lambda im, k: naive.ordinal(im, 2, (0.3, -0.2), k=k)),          # PAIR: r = 2 as scalars
+    ("ordinal", dict(pool_range=1), 2, np.float32, lambda im, k: naive.maximum(im, k=k)),  # PAIR, r = 1
+    ("dpp", {}, 2, np.float64, lambda im, k: naive.dpp(im, k=k)),    # guided
 ]
-TWINS = {"avg": lambda im, k: naive.box(im, k=k), "sum": lambda im, k: naive.total(im, k=k),
-         "max": lambda im, k: naive.maximum(im, k=k), "softpool": lambda im, k: naive.softpool(im, 1.0, k=k),
-         "ordinal": lambda im, k: naive.ordinal(im, 3, (1.0, 0.5, -1.0), k=k),
-         "dpp": lambda im, k: naive.dpp(im, k=k), "lp": lambda im, k: naive.lp(im, 2.0, k=k)}
 
 
-@pytest.mark.parametrize("name,params,k,dtype", BLOCK_CASES, ids=str)
-def test_block_sizes_compiled_in(monkeypatch, name, params, k, dtype):
+@pytest.mark.parametrize("name,params,k,dtype,twin", BLOCK_CASES,
+                         ids=[f"{c[0]}-{c[2]}-{np.dtype(c[3]).name}" for c in BLOCK_CASES])
+def test_block_sizes_compiled_in(monkeypatch, name, params, k, dtype, twin):
     """The suite compiles no block size into the separable walker (conftest): every footprint
     takes the loop sized at run time. Here the size is compiled in (``BOX``), as by default
-    for k = 2, 3, 4, and each path through it gives what the naive twin gives."""
+    for k = 2, 3, 4, and each path through it gives what the naive twin gives: exactly, for
+    the paths that write an unsigned output from its integers."""
     from dpdown import footprints, walk
     monkeypatch.setattr(walk, "COMPILED_BLOCKS", frozenset({k}))
     img = random_image((3 * k + 1, 4 * k + 1, 3), dtype, seed=k)  # the edge cuts the last blocks short
     assert walk._blocks(footprints.window(img.shape[:2], k), "cpu")["BOX_COLS"] == k
-    out = dpdown.downscale(img, k, method=name, has_alpha=False, **params)
-    expected = TWINS[name](naive.working(img), k)
-    if dtype in (np.uint8, np.uint16) and name in ("avg", "sum", "max", "lp"):
-        np.testing.assert_array_equal(out, naive.integer_pool(img, {"lp": "rms"}.get(name, name), k=k))
-    elif dtype in (np.uint8, np.uint16):
-        top = np.iinfo(dtype).max
-        assert np.abs(out - np.rint(np.clip(expected, 0, 1) * top)).max() <= 1
+    out = run_final(name, img, params, dict(k=k))
+    if isinstance(twin, str):
+        np.testing.assert_array_equal(out, naive.integer_pool(img, twin, k=k))
     else:
-        np.testing.assert_allclose(out, expected, rtol=0, atol=1e-6 if name == "dpp" else 1e-9)  # as test_methods
+        assert_output_close(out, twin(naive.working(img), k), 1e-6 if name == "dpp" else 1e-9)  # as test_methods
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.float64])

@@ -36,7 +36,14 @@ def _weighted(slots, total, params):
     return num / den
 
 
-_KERNEL = separable_kernel("ordinal", identity, _weighted, reduce=TOP)
+def _top_two(first, second, params):
+    """``_weighted`` of the two largest values where every coverage is 1 (r ≤ 2), as scalars."""
+    if TOP_R == 1:  # noqa: F821
+        return first
+    return (params[1] * first + params[2] * second) / (params[1] + params[2])
+
+
+_KERNEL = separable_kernel("ordinal", identity, _weighted, reduce=TOP, pair=_top_two)
 
 
 def softmax(weights):
