@@ -451,6 +451,11 @@ def _separable(img, scale, rows, cols, ref, params, lut, top, final, out):
                 else:
                     for t in range(width):
                         raw[0, t] = _reduce(raw[0, t], flat[y, t], 1.0, False)
+            elif USE_LUT and WEIGHTED:  # noqa: F821 — sums Σ w·v, Σ w: one lookup (w) per value
+                for t in range(width):
+                    weight = lut[1, flat[y, t]]
+                    buf[0, t] = _reduce(buf[0, t], decode(flat[y, t], scale) * weight, wy, first)  # noqa: F821
+                    buf[1, t] = _reduce(buf[1, t], weight, wy, first)
             elif USE_LUT:  # noqa: F821 — integer pixels: each term looked up, not computed
                 for s in range(SUMS):  # noqa: F821
                     for t in range(width):
@@ -550,7 +555,7 @@ class SeparableKernel(PoolingKernel):
     cuda_template = "separable"
 
     def __init__(self, name, transform, finish, sums=1, reduce=SUM, lut=False, guided=None, exact=None,
-                 int_power=None, pair=None, **bindings):
+                 int_power=None, pair=None, weighted=False, **bindings):
         assert guided is None or (transform is None and not lut and reduce == SUM)
         assert int_power is None or reduce == SUM
         self.int_power = (1 if transform is identity and reduce == SUM else 0) if int_power is None else int_power
@@ -562,6 +567,8 @@ class SeparableKernel(PoolingKernel):
         self.exact = exact
         self.sums = sums
         self.lut = lut
+        assert not weighted or (lut and sums == 2)
+        self.weighted = weighted
         self._fill = {}
 
     def uses_lut(self, work):
@@ -585,7 +592,7 @@ class SeparableKernel(PoolingKernel):
             pair = ranked and unit and r <= 2 and blocks["BOX_COLS"] > 0 and self.rule["pair"] is not _no_term
             return super().variant(work, target, params, USE_LUT=False, TOP_R=r, SUMS=2 * r,
                                    RAW=ranked and unit, RAW_SLOTS=r if ranked and unit else 0, INT_SUM=0,
-                                   EXACT=False, PAIR=pair, SUM_TYPE=np.uint32, **blocks)
+                                   EXACT=False, PAIR=pair, WEIGHTED=False, SUM_TYPE=np.uint32, **blocks)
         raw = ranked and reduce != SUM
         unsigned = work.pixels.dtype.kind == "u" and colour.transfer(work)[0] == colour.NONE
         column_max = footprint.rows.longest * int(np.iinfo(work.pixels.dtype).max) ** self.int_power \
@@ -596,6 +603,7 @@ class SeparableKernel(PoolingKernel):
         exact = final and self.exact is not None and unsigned and (int_sum or raw)
         return super().variant(work, target, params, USE_LUT=self.uses_lut(work), TOP_R=0, SUMS=self.sums,
                                RAW=raw, RAW_SLOTS=1 if raw else 0, INT_SUM=int_sum, EXACT=exact, PAIR=False,
+                               WEIGHTED=self.weighted and self.uses_lut(work),
                                SUM_TYPE=np.uint16 if int_sum and column_max < 2 ** 16 else np.uint32, **blocks)
 
     def table(self, work, params):
@@ -656,13 +664,14 @@ def exact_value(value, count, limit):
 
 
 def separable_kernel(name, transform, finish, sums=1, reduce=SUM, lut=False, guided=None, exact=None,
-                     int_power=None, pair=None, **bindings):
+                     int_power=None, pair=None, weighted=False, **bindings):
     """The separable walker for one method's rule (see above): ``transform(v, s, params)``, or
     for a guided rule ``guided(v, g, s, params)`` (then ``transform`` is None), and ``finish``;
     ``int_power = 2`` says the term of a non-negative value ``v`` is ``v²`` (so integer images
     sum squares); ``exact(acc, count, limit)`` gives the output of an unsigned image from its
     integer sum (of values or squares) or winner over ``count`` pixels (``EXACT``); ``pair(
     first, second, params)``, for a TOP rule with r ≤ 2, the working value from the two largest
-    values of a footprint whose every coverage is 1 (``PAIR``)."""
+    values of a footprint whose every coverage is 1 (``PAIR``). ``weighted`` says the two terms
+    are ``w·v`` and ``w`` (a weighted mean): from a table only ``w`` is looked up (``WEIGHTED``)."""
     return SeparableKernel(name, transform, finish, sums, reduce, lut, guided, exact, int_power, pair,
-                           **bindings)
+                           weighted, **bindings)

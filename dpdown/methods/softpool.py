@@ -75,7 +75,7 @@ def _soft_ratio(sums, total, params):
 
 _BETA = pooling_kernel("softpool", _acc_width, _accumulate, _finalize, logit=_beta_logit)
 _FILTER = pooling_kernel("lip_filter", _acc_width, _accumulate, _finalize, logit=_filter_logit)
-_BOUNDED = separable_kernel("softpool_bounded", _soft_terms, _soft_ratio, sums=2, lut=True)
+_BOUNDED = separable_kernel("softpool_bounded", _soft_terms, _soft_ratio, sums=2, lut=True, weighted=True)
 BOUNDED_BETA = 700.0  # e^700 < float64's maximum, e^-700 > its smallest normal number
 
 
