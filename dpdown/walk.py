@@ -276,9 +276,11 @@ def run(kernel, work, footprint, params=(), ref=None, final=None):
 # interleaved channels into vector shuffles — with EXACT 4–8× faster at k = 2 (avg
 # 42 → 5.4 ms on 24 MP RGB), 1.5–2× for the float rules. Blocks cut short by the image's
 # edge take the loop sized at run time; both run the same ``_pixel_values``/``_exact_pixel``.
-# In whole blocks a TOP rule with r ≤ 2 and a ``pair`` finish (ordinal's default) also merges
-# its columns' sorted pairs as scalars rather than through the slot arrays (``PAIR``), which
-# LLVM vectorises: ordinal at k = 2 40 → 6.5 ms.
+# In whole blocks of an image without alpha, the output values are computed from scalars,
+# not the per-pixel ``sums``/``vals`` arrays, which lets LLVM vectorise across them: one or
+# two float sums handed to ``finish`` as a tuple (``SCALAR``; softpool at k = 2 30 → 24 ms),
+# and for a TOP rule with r ≤ 2 and a ``pair`` finish (ordinal's default) the columns' sorted
+# pairs merged as scalars (``PAIR``; ordinal at k = 2 40 → 6.5 ms).
 #
 # A *guided* separable rule (``GUIDED``: DPP) has terms that also depend on a guide value
 # per output pixel and channel, ``guided(v, g, s, params)``. Where no input column belongs
@@ -510,6 +512,18 @@ def _separable(img, scale, rows, cols, ref, params, lut, top, final, out):
                                 best = max(best, other)
                             row[j * n + c] = encode(pair(decode(best, scale), decode(runner, scale), params),  # noqa
                                                     c, top, final)
+                    elif SCALAR:  # noqa: F821 — one or two sums as scalars, finished from a tuple (vectorised)
+                        for c in range(n):
+                            at = j * BOX_COLS * n + c  # noqa: F821
+                            first, second = buf[0, at], buf[SUMS - 1, at]  # noqa: F821
+                            for d in range(1, BOX_COLS):  # noqa: F821
+                                first = _reduce(first, buf[0, at + d * n], 1.0, False)
+                                second = _reduce(second, buf[SUMS - 1, at + d * n], 1.0, False)  # noqa: F821
+                            if SUMS == 1:  # noqa: F821 — a compile-time choice: one tuple type survives
+                                value = finish((first,), float(BOX_ROWS * BOX_COLS), params)  # noqa: F821
+                            else:
+                                value = finish((first, second), float(BOX_ROWS * BOX_COLS), params)  # noqa: F821
+                            row[j * n + c] = encode(value, c, top, final)
                     else:
                         _pixel_values(j * BOX_COLS, (j + 1) * BOX_COLS, True, col_weight, 0,  # noqa: F821
                                       float(BOX_ROWS * BOX_COLS), BOX_ROWS, scale, params,  # noqa: F821
@@ -592,7 +606,8 @@ class SeparableKernel(PoolingKernel):
             pair = ranked and unit and r <= 2 and blocks["BOX_COLS"] > 0 and self.rule["pair"] is not _no_term
             return super().variant(work, target, params, USE_LUT=False, TOP_R=r, SUMS=2 * r,
                                    RAW=ranked and unit, RAW_SLOTS=r if ranked and unit else 0, INT_SUM=0,
-                                   EXACT=False, PAIR=pair, WEIGHTED=False, SUM_TYPE=np.uint32, **blocks)
+                                   EXACT=False, PAIR=pair, SCALAR=False, WEIGHTED=False, SUM_TYPE=np.uint32,
+                                   **blocks)
         raw = ranked and reduce != SUM
         unsigned = work.pixels.dtype.kind == "u" and colour.transfer(work)[0] == colour.NONE
         column_max = footprint.rows.longest * int(np.iinfo(work.pixels.dtype).max) ** self.int_power \
@@ -601,9 +616,11 @@ class SeparableKernel(PoolingKernel):
                                      and footprint.unit_coverage) else 0
         # EXACT: the output written from the stored integers
         exact = final and self.exact is not None and unsigned and (int_sum or raw)
+        # SCALAR: float sums in whole blocks finished from scalars (the output written without alpha)
+        scalar = blocks["BOX_COLS"] > 0 and not (raw or int_sum) and self.sums <= 2 and work.alpha < 0
         return super().variant(work, target, params, USE_LUT=self.uses_lut(work), TOP_R=0, SUMS=self.sums,
                                RAW=raw, RAW_SLOTS=1 if raw else 0, INT_SUM=int_sum, EXACT=exact, PAIR=False,
-                               WEIGHTED=self.weighted and self.uses_lut(work),
+                               SCALAR=scalar, WEIGHTED=self.weighted and self.uses_lut(work),
                                SUM_TYPE=np.uint16 if int_sum and column_max < 2 ** 16 else np.uint32, **blocks)
 
     def table(self, work, params):

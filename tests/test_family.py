@@ -99,19 +99,21 @@ BLOCK_CASES = [  # one per path through the block loop: (method, parameters, k, 
     ("max", {}, 2, np.uint8, "max"),        # EXACT winner
     ("lp", dict(p=2.0), 2, np.uint8, "rms"),  # EXACT integer sum of squares, rooted
     ("max", {}, 2, np.float64, lambda im, k: naive.maximum(im, k=k)),  # RAW winner, decoded
-    ("avg", {}, 4, np.float64, lambda im, k: naive.box(im, k=k)),      # float sums
-    ("softpool", {}, 2, np.uint8, lambda im, k: naive.softpool(im, 1.0, k=k)),  # terms from the lookup table
+    ("avg", {}, 4, np.float64, lambda im, k: naive.box(im, k=k)),      # SCALAR: one float sum
+    ("max", dict(channel_pool="avg", channel_size=3), 2, np.uint8,
+     lambda im, k: naive.maximum(naive.channel_pool(im, "avg", 3), k=k)),  # SCALAR: a float maximum
+    ("softpool", {}, 2, np.uint8, lambda im, k: naive.softpool(im, 1.0, k=k)),  # SCALAR, WEIGHTED: one lookup
     ("ordinal", dict(pool_range=3, weights=(1.0, 0.5, -1.0)), 2, np.uint8,
      lambda im, k: naive.ordinal(im, 3, (1.0, 0.5, -1.0), k=k)),     # RAW top-r
     ("ordinal", dict(weights=(0.3, -0.2)), 3, np.uint16,
      lambda im, k: naive.ordinal(im, 2, (0.3, -0.2), k=k)),          # PAIR: r = 2 as scalars
     ("ordinal", dict(pool_range=1), 2, np.float32, lambda im, k: naive.maximum(im, k=k)),  # PAIR, r = 1
-    ("dpp", {}, 2, np.float64, lambda im, k: naive.dpp(im, k=k)),    # guided
+    ("dpp", {}, 2, np.float64, lambda im, k: naive.dpp(im, k=k)),    # guided, SCALAR: two sums
 ]
 
 
 @pytest.mark.parametrize("name,params,k,dtype,twin", BLOCK_CASES,
-                         ids=[f"{c[0]}-{c[2]}-{np.dtype(c[3]).name}" for c in BLOCK_CASES])
+                         ids=[f"{c[0]}-{c[2]}-{np.dtype(c[3]).name}" + "".join(f"-{p}" for p in c[1]) for c in BLOCK_CASES])
 def test_block_sizes_compiled_in(monkeypatch, name, params, k, dtype, twin):
     """The suite compiles no block size into the separable walker (conftest): every footprint
     takes the loop sized at run time. Here the size is compiled in (``BOX``), as by default
