@@ -602,8 +602,10 @@ class SeparableKernel(PoolingKernel):
         if reduce == TOP:  # r = params[0], compiled in: the slot loops unroll
             r = int(params[0])
             unit = footprint is not None and footprint.unit_coverage
-            # PAIR: r ≤ 2 in whole blocks, merged as scalars (vectorised) and finished by ``pair``
-            pair = ranked and unit and r <= 2 and blocks["BOX_COLS"] > 0 and self.rule["pair"] is not _no_term
+            # PAIR: r ≤ 2 in whole blocks of at least r rows (every slot filled), merged as scalars
+            # (vectorised) and finished by ``pair``
+            pair = (ranked and unit and r <= min(2, blocks["BOX_ROWS"]) and blocks["BOX_COLS"] > 0
+                    and self.rule["pair"] is not _no_term)
             return super().variant(work, target, params, USE_LUT=False, TOP_R=r, SUMS=2 * r,
                                    RAW=ranked and unit, RAW_SLOTS=r if ranked and unit else 0, INT_SUM=0,
                                    EXACT=False, PAIR=pair, SCALAR=False, WEIGHTED=False, SUM_TYPE=np.uint32,
