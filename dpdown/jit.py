@@ -68,7 +68,8 @@ class Lazy:
 
     def compiled(self, target="cpu"):
         """The compiled function: ``cpu`` (njit), ``cuda`` (a kernel) or ``cuda_device``."""
-        parallel = PARALLEL and self.options.get("parallel", False)
+        threaded = self.options.get("parallel", False)
+        parallel = PARALLEL and threaded
         key = (target, parallel)
         if key not in self._compiled:
             numba = _numba()
@@ -88,8 +89,7 @@ class Lazy:
             fn = types.FunctionType(self.py_func.__code__, namespace, self.name,
                                     self.py_func.__defaults__, self.py_func.__closure__)
             # a serial build is cached apart: Numba's cache does not key on the options
-            serial = self.options.get("parallel", False) and not parallel
-            fn.__qualname__ = f"{self.name}_{self.digest()}" + ("_serial" if serial else "")
+            fn.__qualname__ = f"{self.name}_{self.digest()}" + ("_serial" if threaded and not parallel else "")
             fn.__module__ = self.py_func.__module__
             if target == "cpu":
                 self._compiled[key] = numba.njit(cache=True, pipeline_class=_pipeline(),

@@ -519,10 +519,11 @@ def _separable(img, scale, rows, cols, ref, params, lut, top, final, out):
                             for d in range(1, BOX_COLS):  # noqa: F821
                                 first = _reduce(first, buf[0, at + d * n], 1.0, False)
                                 second = _reduce(second, buf[SUMS - 1, at + d * n], 1.0, False)  # noqa: F821
+                            total = float(BOX_ROWS * BOX_COLS)  # noqa: F821
                             if SUMS == 1:  # noqa: F821 — a compile-time choice: one tuple type survives
-                                value = finish((first,), float(BOX_ROWS * BOX_COLS), params)  # noqa: F821
+                                value = finish((first,), total, params)  # noqa: F821
                             else:
-                                value = finish((first, second), float(BOX_ROWS * BOX_COLS), params)  # noqa: F821
+                                value = finish((first, second), total, params)  # noqa: F821
                             row[j * n + c] = encode(value, c, top, final)
                     else:
                         _pixel_values(j * BOX_COLS, (j + 1) * BOX_COLS, True, col_weight, 0,  # noqa: F821
@@ -682,9 +683,9 @@ def exact_value(value, count, limit):
     return value
 
 
-def separable_kernel(name, transform, finish, sums=1, reduce=SUM, lut=False, guided=None, exact=None,
-                     int_power=None, pair=None, weighted=False, **bindings):
-    """The separable walker for one method's rule (see above): ``transform(v, s, params)``, or
+def separable_kernel(name, transform, finish, **options):
+    """The separable walker for one method's rule (see above; ``options`` are
+    :class:`SeparableKernel`'s, then the rule's bindings): ``transform(v, s, params)``, or
     for a guided rule ``guided(v, g, s, params)`` (then ``transform`` is None), and ``finish``;
     ``int_power = 2`` says the term of a non-negative value ``v`` is ``v²`` (so integer images
     sum squares); ``exact(acc, count, limit)`` gives the output of an unsigned image from its
@@ -692,5 +693,4 @@ def separable_kernel(name, transform, finish, sums=1, reduce=SUM, lut=False, gui
     first, second, params)``, for a TOP rule with r ≤ 2, the working value from the two largest
     values of a footprint whose every coverage is 1 (``PAIR``). ``weighted`` says the two terms
     are ``w·v`` and ``w`` (a weighted mean): from a table only ``w`` is looked up (``WEIGHTED``)."""
-    return SeparableKernel(name, transform, finish, sums, reduce, lut, guided, exact, int_power, pair,
-                           weighted, **bindings)
+    return SeparableKernel(name, transform, finish, **options)

@@ -13,7 +13,8 @@ from ..registry import Method, register
 from ..walk import exact_mean, exact_sum, identity, run, separable_kernel
 
 
-def _mean(sums, total, params):
+def mean(sums, total, params):
+    """The coverage-weighted mean: the footprint's sum over its total coverage."""
     return sums[0] / total
 
 
@@ -21,7 +22,7 @@ def _sum(sums, total, params):
     return sums[0]
 
 
-_kernel = separable_kernel("avg", identity, _mean, exact=exact_mean)
+_kernel = separable_kernel("avg", identity, mean, exact=exact_mean)
 _sum_kernel = separable_kernel("sum", identity, _sum, exact=exact_sum)
 
 

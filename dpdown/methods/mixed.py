@@ -18,6 +18,7 @@ import numpy as np
 from ..errors import ParameterError
 from ..registry import Method, Param, register
 from ..walk import pooling_kernel, run, separable_kernel
+from .avg import mean
 from .extrema import extremum
 
 
@@ -54,11 +55,7 @@ def _toward_max(v, g, s, params):
     return (1.0 - params[0]) * v + params[0] * g
 
 
-def _mean(sums, total, params):
-    return sums[0] / total
-
-
-_MIXED_SEPARABLE = separable_kernel("mixed_sep", None, _mean, guided=_toward_max)
+_MIXED_SEPARABLE = separable_kernel("mixed_sep", None, mean, guided=_toward_max)
 
 
 def mixed(work, footprint, mix=0.5):
