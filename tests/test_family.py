@@ -108,7 +108,8 @@ BLOCK_CASES = [  # one per path through the block loop: (method, parameters, k, 
     ("ordinal", dict(weights=(0.3, -0.2)), 3, np.uint16,
      lambda im, k: naive.ordinal(im, 2, (0.3, -0.2), k=k)),          # PAIR: r = 2 as scalars
     ("ordinal", dict(pool_range=1), 2, np.float32, lambda im, k: naive.maximum(im, k=k)),  # PAIR, r = 1
-    ("dpp", {}, 2, np.float64, lambda im, k: naive.dpp(im, k=k)),    # guided, SCALAR: two sums
+    ("dpp", {}, 3, np.float64, lambda im, k: naive.dpp(im, k=k)),    # guided, SCALAR: two sums
+    ("dpp", {}, 2, np.uint8, lambda im, k: naive.dpp(im, k=k)),      # Lite in blocks (dpp._lite_in_blocks)
 ]
 
 

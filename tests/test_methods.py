@@ -121,6 +121,33 @@ def test_dpp_lambda_zero_is_average(geometry, variant, guide):
     np.testing.assert_allclose(out, run_method("avg", img, {}, geometry), atol=1e-12)
 
 
+# (dtype, shape, geometry, parameters): blocks cut short by both edges, 3×2 blocks, every
+# exponent class of λ, linear light, 1 to 4 channels
+LITE_BLOCKS = [
+    (np.uint8, (21, 17, 3), dict(k=2), {}),
+    (np.uint16, (22, 19, 1), dict(k=3), dict(lam=0.5)),
+    (np.float32, (21, 26, 1), dict(out_shape=(7, 13)), dict(lam=2.0, variant="asym")),
+    (np.float64, (19, 18, 2), dict(k=4), dict(lam=1.7, alpha=0.0)),
+    (np.uint8, (17, 13, 3), dict(k=2), dict(lam=0.0, linear=True)),
+    (np.uint16, (9, 11, 4), dict(k=2), dict(alpha=3.0)),
+]
+
+
+@pytest.mark.parametrize("dtype,shape,geometry,params", LITE_BLOCKS, ids=str)
+def test_dpp_lite_in_blocks_equals_the_guided_walker(monkeypatch, dtype, shape, geometry, params):
+    """Both compiled with the block size in, as by default (the suite compiles none, conftest)."""
+    from dpdown import walk
+    from dpdown.methods import dpp
+
+    monkeypatch.setattr(walk, "COMPILED_BLOCKS", frozenset({2, 3, 4}))
+    img = random_image(shape, dtype, seed=sum(shape))
+    work = to_working(img, False)
+    assert dpp._in_blocks(work, footprints.plan(work.shape, k=geometry.get("k"), out_shape=geometry.get("out_shape")))
+    fused = run_final("dpp", img, params, geometry)
+    monkeypatch.setattr(dpp, "_in_blocks", lambda work, footprint: None)
+    np.testing.assert_array_equal(fused, run_final("dpp", img, params, geometry))
+
+
 def _windows(img, k):
     h, w, c = img.shape
     return img[:h // k * k, :w // k * k].reshape(h // k, k, w // k, k, c).transpose(0, 2, 4, 1, 3).reshape(

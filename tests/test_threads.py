@@ -38,6 +38,17 @@ def threaded(monkeypatch):
 
 @pytest.mark.parametrize("name,params,twin,dtype,geometry", CASES, ids=[case[0] for case in CASES])
 def test_threaded_kernels_equal_naive_on_any_thread_count(threaded, name, params, twin, dtype, geometry):
+    _equal_naive_on_any_thread_count(threaded, name, params, twin, dtype, geometry)
+
+
+def test_threaded_dpp_lite_in_blocks(threaded, monkeypatch):
+    from dpdown import walk
+
+    monkeypatch.setattr(walk, "COMPILED_BLOCKS", frozenset({2}))  # as by default (the suite: none)
+    _equal_naive_on_any_thread_count(threaded, "dpp", {}, lambda im, g: naive.dpp(im, **g), np.uint8, dict(k=2))
+
+
+def _equal_naive_on_any_thread_count(threaded, name, params, twin, dtype, geometry):
     img = random_image((67, 53, 3), dtype, seed=7)  # enough output rows for every thread
     results = []
     for threads in sorted({1, threaded}):
