@@ -19,8 +19,10 @@ def _sqrt_sqrt(d2, lam):
     return np.sqrt(np.sqrt(d2))
 
 
-# Single-precision roots for weights: a float64 square root costs twice a float32 one on
-# x86, and a weight's 6e-8 relative error cannot be seen in a weighted mean.
+# Single-precision roots for weights computed one at a time (the footprint walker, GPUs): a
+# scalar float64 square root costs up to twice a float32 one, and a weight's 6e-8 relative
+# error cannot be seen in a weighted mean. Vectorised loops may do better with the double
+# root, which needs no conversions (DPP's separable paths: dpp.py).
 def _sqrt_weight(d2, lam):
     return np.float64(np.sqrt(np.float32(d2)))
 
