@@ -211,6 +211,14 @@ def pooling_kernel(name, acc_width, accumulate, finalize, **bindings):
     return PoolingKernel(name, acc_width, accumulate, finalize, **bindings)
 
 
+def output_kind(work, final=None):
+    """``(final, dtype, top)`` of a pass: the caller's dtype for the last pass (``top`` its
+    maximum for unsigned integers, else 0), float64 working values for an internal one."""
+    final = work.final if final is None else final
+    dtype = work.pixels.dtype if final else np.dtype(np.float64)
+    return final, dtype, float(np.iinfo(dtype).max) if dtype.kind == "u" else 0.0
+
+
 def run(kernel, work, footprint, params=(), ref=None, final=None):
     """Apply ``kernel`` over ``footprint`` to the working image, on the working image's device.
 
@@ -218,9 +226,7 @@ def run(kernel, work, footprint, params=(), ref=None, final=None):
     through the API (``work.final``; an internal pass says ``final=False``) — the caller's
     dtype, converted as each pixel is written. On the GPU it is a device array.
     """
-    final = work.final if final is None else final
-    dtype = work.pixels.dtype if final else np.dtype(np.float64)
-    top = float(np.iinfo(dtype).max) if dtype.kind == "u" else 0.0
+    final, dtype, top = output_kind(work, final)
     params = np.asarray(params, dtype=np.float64)
     lut = kernel.table(work, params) if isinstance(kernel, SeparableKernel) else None
     if work.device == "cuda":

@@ -238,9 +238,7 @@ def _lite_kernel(work, blocks, lam):
 
 
 def _lite_dpp(work, footprint, blocks, params):
-    final = work.final
-    dtype = work.pixels.dtype if final else np.dtype(np.float64)
-    top = float(np.iinfo(dtype).max) if dtype.kind == "u" else 0.0
+    final, dtype, top = walk.output_kind(work)
     out = np.empty(footprint.shape + (work.channels,), dtype)
     _lite_kernel(work, blocks, params[1])(work.pixels, work.scale, np.asarray(params, dtype=np.float64), top,
                                           final, out)
