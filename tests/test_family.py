@@ -102,14 +102,15 @@ BLOCK_CASES = [  # one per path through the block loop: (method, parameters, k, 
     ("avg", {}, 4, np.float64, lambda im, k: naive.box(im, k=k)),      # SCALAR: one float sum
     ("max", dict(channel_pool="avg", channel_size=3), 2, np.uint8,
      lambda im, k: naive.maximum(naive.channel_pool(im, "avg", 3), k=k)),  # SCALAR: a float maximum
-    ("softpool", {}, 2, np.uint8, lambda im, k: naive.softpool(im, 1.0, k=k)),  # SCALAR, WEIGHTED: one lookup
+    ("softpool", {}, 3, np.uint8, lambda im, k: naive.softpool(im, 1.0, k=k)),  # SCALAR, WEIGHTED: one lookup
+    ("softpool", {}, 2, np.uint8, lambda im, k: naive.softpool(im, 1.0, k=k)),  # the block rule, a constant table
     ("ordinal", dict(pool_range=3, weights=(1.0, 0.5, -1.0)), 2, np.uint8,
      lambda im, k: naive.ordinal(im, 3, (1.0, 0.5, -1.0), k=k)),     # RAW top-r
     ("ordinal", dict(weights=(0.3, -0.2)), 3, np.uint16,
      lambda im, k: naive.ordinal(im, 2, (0.3, -0.2), k=k)),          # PAIR: r = 2 as scalars
     ("ordinal", dict(pool_range=1), 2, np.float32, lambda im, k: naive.maximum(im, k=k)),  # PAIR, r = 1
     ("dpp", {}, 3, np.float64, lambda im, k: naive.dpp(im, k=k)),    # guided, SCALAR: two sums
-    ("dpp", {}, 2, np.uint8, lambda im, k: naive.dpp(im, k=k)),      # Lite in blocks (dpp._lite_in_blocks)
+    ("dpp", {}, 2, np.uint8, lambda im, k: naive.dpp(im, k=k)),      # the block rule (walk.BlockKernel)
 ]
 
 

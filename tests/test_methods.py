@@ -121,31 +121,40 @@ def test_dpp_lambda_zero_is_average(geometry, variant, guide):
     np.testing.assert_allclose(out, run_method("avg", img, {}, geometry), atol=1e-12)
 
 
-# (dtype, shape, geometry, parameters): blocks cut short by both edges, 3×2 blocks, every
-# exponent class of λ, linear light, 1 to 4 channels
-LITE_BLOCKS = [
-    (np.uint8, (21, 17, 3), dict(k=2), {}),
-    (np.uint16, (22, 19, 1), dict(k=3), dict(lam=0.5)),
-    (np.float32, (21, 26, 1), dict(out_shape=(7, 13)), dict(lam=2.0, variant="asym")),
-    (np.float64, (19, 18, 2), dict(k=4), dict(lam=1.7, alpha=0.0)),
-    (np.uint8, (17, 13, 3), dict(k=2), dict(lam=0.0, linear=True)),
-    (np.uint16, (9, 11, 4), dict(k=2), dict(alpha=3.0)),
+# (method, parameters, dtype, shape, geometry): blocks cut short by both edges, 3×2 blocks,
+# every exponent class of λ, linear light, 1 to 4 channels
+BLOCK_RULES = [
+    ("dpp", {}, np.uint8, (21, 17, 3), dict(k=2)),
+    ("dpp", dict(lam=0.5), np.uint16, (22, 19, 1), dict(k=3)),
+    ("dpp", dict(lam=2.0, variant="asym"), np.float32, (21, 26, 1), dict(out_shape=(7, 13))),
+    ("dpp", dict(lam=1.7, alpha=0.0), np.float64, (19, 18, 2), dict(k=4)),
+    ("dpp", dict(lam=0.0, linear=True), np.uint8, (17, 13, 3), dict(k=2)),
+    ("dpp", dict(alpha=3.0), np.uint16, (9, 11, 4), dict(k=2)),
+    ("softpool", {}, np.uint8, (21, 17, 3), dict(k=2)),
+    ("softpool", {}, np.uint8, (22, 19, 1), dict(k=3)),
+    ("softpool", dict(linear=True), np.uint8, (21, 26, 2), dict(out_shape=(7, 13))),
+    ("lip", {}, np.uint8, (19, 18, 1), dict(k=4)),
 ]
 
 
-@pytest.mark.parametrize("dtype,shape,geometry,params", LITE_BLOCKS, ids=str)
-def test_dpp_lite_in_blocks_equals_the_guided_walker(monkeypatch, dtype, shape, geometry, params):
-    """Both compiled with the block size in, as by default (the suite compiles none, conftest)."""
-    from dpdown import walk
-    from dpdown.methods import dpp
+@pytest.mark.parametrize("name,params,dtype,shape,geometry", BLOCK_RULES, ids=str)
+def test_block_rules_equal_the_walkers(monkeypatch, name, params, dtype, shape, geometry):
+    """Each block rule gives its walker's numbers, bit for bit; both compiled with the block
+    size in, as by default (the suite compiles none, conftest)."""
+    import importlib
 
+    from dpdown import walk
+
+    module = importlib.import_module("dpdown.methods." + ("softpool" if name == "lip" else name))
     monkeypatch.setattr(walk, "COMPILED_BLOCKS", frozenset({2, 3, 4}))
+    ran = []
+    variant = walk.BlockKernel.variant
+    monkeypatch.setattr(walk.BlockKernel, "variant", lambda self, *args: ran.append(self.name) or variant(self, *args))
     img = random_image(shape, dtype, seed=sum(shape))
-    work = to_working(img, False)
-    assert dpp._in_blocks(work, footprints.plan(work.shape, k=geometry.get("k"), out_shape=geometry.get("out_shape")))
-    fused = run_final("dpp", img, params, geometry)
-    monkeypatch.setattr(dpp, "_in_blocks", lambda work, footprint: None)
-    np.testing.assert_array_equal(fused, run_final("dpp", img, params, geometry))
+    blocks = run_final(name, img, params, geometry)
+    assert ran, "the block rule did not run"
+    monkeypatch.setattr(module, "tiling", lambda work, footprint: None)
+    np.testing.assert_array_equal(blocks, run_final(name, img, params, geometry))
 
 
 def _windows(img, k):

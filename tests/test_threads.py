@@ -41,11 +41,13 @@ def test_threaded_kernels_equal_naive_on_any_thread_count(threaded, name, params
     _equal_naive_on_any_thread_count(threaded, name, params, twin, dtype, geometry)
 
 
-def test_threaded_dpp_lite_in_blocks(threaded, monkeypatch):
+@pytest.mark.parametrize("name,twin", [("dpp", lambda im, g: naive.dpp(im, **g)),
+                                       ("softpool", lambda im, g: naive.softpool(im, 1.0, **g))], ids=["dpp", "softpool"])
+def test_threaded_block_rules(threaded, monkeypatch, name, twin):
     from dpdown import walk
 
     monkeypatch.setattr(walk, "COMPILED_BLOCKS", frozenset({2}))  # as by default (the suite: none)
-    _equal_naive_on_any_thread_count(threaded, "dpp", {}, lambda im, g: naive.dpp(im, **g), np.uint8, dict(k=2))
+    _equal_naive_on_any_thread_count(threaded, name, {}, twin, np.uint8, dict(k=2))
 
 
 def _equal_naive_on_any_thread_count(threaded, name, params, twin, dtype, geometry):

@@ -24,8 +24,7 @@ from .. import colour
 from ..jit import Lazy, inline, jit, prange, specialise
 from ..powers import for_lambda, per_lambda
 from ..registry import Method, Param, register
-from .. import walk
-from ..walk import encode, load_pixel, pixel_loader, pooling_kernel, run, separable_kernel
+from ..walk import block_kernel, load_pixel, pixel_loader, pooling_kernel, run, separable_kernel, tiling
 from .avg import box_mean
 
 EPS2 = 0.001
@@ -138,20 +137,12 @@ _SEPARABLE = per_lambda(lambda name, f: separable_kernel(f"dpp_sep_{name}", None
                                                          weight=_weight_for(f)))
 
 
-# Lite-DPP where the footprints tile the image in blocks (windows with stride = k, coverage
-# at an integer ratio) and pixels are plain: each block's mean and weighted mean computed
-# together from its values, with the block size compiled in — no guidance image written and
-# read again, no row buffers. LLVM unrolls the block and vectorises across output pixels,
-# reading a row of blocks as one interleaved group of ``block columns × channels`` values;
-# it does so up to groups of 8 (RGB at k = 2: 47 → 14 ms on 24 MP, grey k = 2: 13.8 → 6.8),
-# and larger groups are read value by value (RGB at k = 3, 4: 2.3× slower than the guided
-# separable walker), so those keep the walker. Sums go column by column, in the walker's
-# order, so both paths give the same numbers.
+# Lite-DPP as a block rule (walk.py): where the footprints tile the image in blocks, each
+# block's mean and weighted mean come straight from its values — no guidance image written
+# and read again (RGB at k = 2 on 24 MP: 47 → 12 ms; grey: 14 → 7 ms). Sums go column by
+# column, in the separable walker's order, so both paths give the same numbers.
 
-@inline
 def _lite_block(flat, y0, x0, rows, cols, n, c, scale, params):
-    """Lite-DPP of channel ``c`` (of ``n``) over the ``rows × cols`` block at ``(y0, x0)``;
-    ``flat`` holds a row of the image in each row."""
     total = SUM_TYPE(0)  # noqa: F821 — integers, exact, where decoding is linear (INTEGER)
     for b in range(cols):
         column = SUM_TYPE(0)  # noqa: F821
@@ -175,74 +166,8 @@ def _lite_block(flat, y0, x0, rows, cols, n, c, scale, params):
     return _ratio((num, den), 0.0, params)
 
 
-@jit(parallel=True)
-def _lite_in_blocks(img, scale, params, top, final, out):
-    n_rows, n_cols = out.shape[0], out.shape[1]
-    n = CHANNELS if CHANNELS > 0 else out.shape[2]  # noqa: F821 (bound per variant)
-    height, width = img.shape[0], img.shape[1]
-    flat = img.reshape(height, width * n)
-    for i in prange(n_rows):
-        y0 = i * BOX_ROWS  # noqa: F821 (bound per variant)
-        rows = min(BOX_ROWS, height - y0)  # noqa: F821
-        whole = 0  # output pixels of this row whose block the image's edge does not cut
-        if rows == BOX_ROWS:  # noqa: F821
-            whole = n_cols if n_cols * BOX_COLS <= width else n_cols - 1  # noqa: F821
-        row = out[i].reshape(n_cols * n)
-        for j in range(whole):
-            for c in range(n):
-                value = _lite_block(flat, y0, j * BOX_COLS, BOX_ROWS, BOX_COLS, n, c, scale, params)  # noqa: F821
-                row[j * n + c] = encode(value, c, top, final)
-        for j in range(whole, n_cols):
-            x0 = j * BOX_COLS  # noqa: F821
-            for c in range(n):
-                value = _lite_block(flat, y0, x0, rows, min(BOX_COLS, width - x0), n, c, scale,
-                                    params)  # noqa: F821
-                row[j * n + c] = encode(value, c, top, final)
-
-
-_LITE_WEIGHTS = per_lambda(lambda name, f: (name, _weight_for(f)))  # as _SEPARABLE's
-_LITE_KERNELS = {}
-
-
-INTERLEAVED_GROUP = 8  # the most values per row of a block LLVM reads as one vector group
-
-
-def _in_blocks(work, footprint):
-    """``(rows, cols)`` of the blocks the footprints tile the image in, where the fused
-    Lite-DPP kernel applies (plain pixels, on the CPU, block sizes in COMPILED_BLOCKS, a
-    block's row of at most INTERLEAVED_GROUP values); else None."""
-    blocks = footprint.rows.block, footprint.cols.block
-    plain = work.device == "cpu" and work.alpha < 0 and not work.channel_pool[0]
-    fits = set(blocks) <= walk.COMPILED_BLOCKS and blocks[1] * work.channels <= INTERLEAVED_GROUP
-    return blocks if plain and fits else None
-
-
-def _lite_kernel(work, blocks, lam):
-    transfer = colour.transfer(work)
-    integer = work.pixels.dtype.kind == "u" and transfer[0] == colour.NONE
-    channels = work.channels if work.channels <= 4 else 0
-    power, weight = for_lambda(_LITE_WEIGHTS, lam)
-    key = (blocks, channels, integer, transfer, power)
-    if key not in _LITE_KERNELS:
-        constants = dict(CHANNELS=channels, BOX_ROWS=blocks[0], BOX_COLS=blocks[1], INTEGER=integer,
-                         SUM_TYPE=np.int64 if integer else np.float64, ALPHA=-1,
-                         decode=colour.decoder(*transfer), weight=weight,
-                         _ratio=inline(_ratio), LINEAR=transfer[0] != colour.NONE,
-                         linear_to_srgb=colour.linear_to_srgb)
-        name = (f"dpp_lite_{key[4]}_c{channels}_b{blocks[0]}x{blocks[1]}" + ("_int" if integer else "")
-                + (f"_lin{transfer[0]}x{transfer[1]}" if transfer[0] else ""))
-        _LITE_KERNELS[key] = specialise(_lite_in_blocks, name, _lite_block=Lazy(
-            _lite_block.py_func, bindings=constants, inline="always"), encode=Lazy(
-            encode.py_func, bindings=constants, inline="always"), **constants)
-    return _LITE_KERNELS[key]
-
-
-def _lite_dpp(work, footprint, blocks, params):
-    final, dtype, top = walk.output_kind(work)
-    out = np.empty(footprint.shape + (work.channels,), dtype)
-    _lite_kernel(work, blocks, params[1])(work.pixels, work.scale, np.asarray(params, dtype=np.float64), top,
-                                          final, out)
-    return out
+_LITE = per_lambda(lambda name, f: block_kernel(f"dpp_lite_{name}", _lite_block, weight=_weight_for(f),
+                                                _ratio=_ratio))  # roots as _SEPARABLE's
 
 
 def dpp_guidance(work, footprint, guide="lite", filter=BINOMIAL):
@@ -265,9 +190,8 @@ def dpp_guidance(work, footprint, guide="lite", filter=BINOMIAL):
 def dpp(work, footprint, alpha=1.0, lam=1.0, variant="sym", guide="lite", filter=BINOMIAL):
     """DPP of a working image over ``footprint``; float64 working values out."""
     params = (alpha, lam, 1.0 if variant == "asym" else 0.0)
-    blocks = _in_blocks(work, footprint) if guide == "lite" else None
-    if blocks:
-        return _lite_dpp(work, footprint, blocks, params)
+    if guide == "lite" and tiling(work, footprint):
+        return run(for_lambda(_LITE, lam), work, footprint, params)
     ref = dpp_guidance(work, footprint, guide, filter)
     kernels = _SEPARABLE if work.device == "cpu" and footprint.disjoint_columns else _KERNELS
     return run(for_lambda(kernels, lam), work, footprint, params, ref=ref)
