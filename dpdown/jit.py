@@ -56,9 +56,11 @@ class Lazy:
         """Hash of this function's code and of every lazy function it calls."""
         h = hashlib.sha1(marshal.dumps(self.py_func.__code__))
         for name, value in sorted(self.bindings.items()):
-            if not isinstance(value, Lazy):  # constants frozen into the compiled code (arrays: all their bytes)
-                h.update(f"{name}=".encode() + (value.tobytes() if hasattr(value, "tobytes") and not isinstance(value, type)
-                                             else repr(value).encode()))
+            if isinstance(value, Lazy):
+                continue
+            # constants frozen into the compiled code; an array by all its bytes (its repr elides)
+            array = hasattr(value, "tobytes") and not isinstance(value, type)
+            h.update(f"{name}=".encode() + (value.tobytes() if array else repr(value).encode()))
         for dep in self._dependencies():
             h.update(dep.digest().encode())
         return h.hexdigest()[:12]

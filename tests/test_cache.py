@@ -174,3 +174,21 @@ def test_kernel_cache_of_a_read_only_install():
         for root, dirs, files in os.walk(top):
             os.chmod(root, 0o755)  # a non-root user cannot remove entries of a read-only folder
         shutil.rmtree(top, ignore_errors=True)
+
+
+def test_a_bound_array_enters_the_cache_name_by_all_its_bytes():
+    """Kernels are cached under a digest of what is compiled into them; an array's repr
+    elides its middle beyond 1000 values, so two tables differing there must still differ."""
+    import numpy as np
+
+    from dpdown.jit import Lazy
+
+    def kernel():
+        return TABLE[0]  # noqa: F821 (bound)
+
+    table = np.zeros(2000)
+    other = table.copy()
+    other[1000] = 1.0
+    assert repr(table) == repr(other)
+    assert Lazy(kernel, bindings=dict(TABLE=table)).digest() != Lazy(kernel, bindings=dict(TABLE=other)).digest()
+    assert Lazy(kernel, bindings=dict(TABLE=table)).digest() == Lazy(kernel, bindings=dict(TABLE=table.copy())).digest()

@@ -143,6 +143,7 @@ _SEPARABLE = per_lambda(lambda name, f: separable_kernel(f"dpp_sep_{name}", None
 # column, in the separable walker's order, so both paths give the same numbers.
 
 def _lite_block(flat, y0, x0, rows, cols, n, c, scale, params):
+    """Channel ``c`` of the block at ``(y0, x0)``: its mean Ĩ, then Σ w·I / Σ w."""
     total = SUM_TYPE(0)  # noqa: F821 — integers, exact, where decoding is linear (INTEGER)
     for b in range(cols):
         column = SUM_TYPE(0)  # noqa: F821

@@ -87,6 +87,7 @@ BOUNDED_BETA = 700.0  # e^700 < float64's maximum, e^-700 > its smallest normal 
 # this default has one. Sums go in the separable walker's order: the same numbers.
 
 def _unit_block(flat, y0, x0, rows, cols, n, c, scale, params):
+    """Channel ``c`` of the block at ``(y0, x0)``: Σ e^x·x / Σ e^x, e^x from the table."""
     num = den = 0.0
     for b in range(cols):
         column_num = column_den = 0.0
