@@ -466,7 +466,7 @@ def _separable(img, scale, rows, cols, ref, params, lut, top, final, out):
                         raw[0, t] = _reduce(raw[0, t], flat[y, t], 1.0, False)
             elif USE_LUT and WEIGHTED:  # noqa: F821 — sums Σ w·v, Σ w: one lookup (w) per value
                 for t in range(width):
-                    weight = lut[1, flat[y, t]]
+                    weight = WEIGHTS[flat[y, t]] if CONSTANT_WEIGHTS else lut[1, flat[y, t]]  # noqa: F821
                     buf[0, t] = _reduce(buf[0, t], decode(flat[y, t], scale) * weight, wy, first)  # noqa: F821
                     buf[1, t] = _reduce(buf[1, t], weight, wy, first)
             elif USE_LUT:  # noqa: F821 — integer pixels: each term looked up, not computed
@@ -581,12 +581,15 @@ class SeparableKernel(PoolingKernel):
     cuda_template = "separable"
 
     def __init__(self, name, transform, finish, sums=1, reduce=SUM, lut=False, guided=None, exact=None,
-                 int_power=None, pair=None, weighted=False, **bindings):
+                 int_power=None, pair=None, weighted=False, weights=None, **bindings):
         assert guided is None or (transform is None and not lut and reduce == SUM)
         assert int_power is None or reduce == SUM
         self.int_power = (1 if transform is identity and reduce == SUM else 0) if int_power is None else int_power
         assert exact is None or transform is identity or self.int_power  # the winner, or the integer sum
-        super().__init__(name, None, None, None, REDUCE=reduce, GUIDED=guided is not None, **bindings)
+        assert weights is None or weighted
+        super().__init__(name, None, None, None, REDUCE=reduce, GUIDED=guided is not None,
+                         CONSTANT_WEIGHTS=weights is not None,
+                         WEIGHTS=np.zeros(1) if weights is None else weights, **bindings)
         assert pair is None or (transform is identity and reduce == TOP)
         self.rule = dict(transform=transform or _no_term, finish=finish, guided=guided or _no_term,
                          exact=exact or _no_term, pair=pair or _no_term)
@@ -703,7 +706,10 @@ def separable_kernel(name, transform, finish, **options):
     integer sum (of values or squares) or winner over ``count`` pixels (``EXACT``); ``pair(
     first, second, params)``, for a TOP rule with r ≤ 2, the working value from the two largest
     values of a footprint whose every coverage is 1 (``PAIR``). ``weighted`` says the two terms
-    are ``w·v`` and ``w`` (a weighted mean): from a table only ``w`` is looked up (``WEIGHTED``)."""
+    are ``w·v`` and ``w`` (a weighted mean): from a table only ``w`` is looked up (``WEIGHTED``);
+    ``weights``, that table of ``w`` compiled in as a constant, for uint8 images: LLVM then
+    vectorises the lookups, which it cannot do from a table passed in (nothing tells it the
+    table and the row sums do not overlap)."""
     return SeparableKernel(name, transform, finish, **options)
 
 

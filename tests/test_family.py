@@ -102,7 +102,7 @@ BLOCK_CASES = [  # one per path through the block loop: (method, parameters, k, 
     ("avg", {}, 4, np.float64, lambda im, k: naive.box(im, k=k)),      # SCALAR: one float sum
     ("max", dict(channel_pool="avg", channel_size=3), 2, np.uint8,
      lambda im, k: naive.maximum(naive.channel_pool(im, "avg", 3), k=k)),  # SCALAR: a float maximum
-    ("softpool", {}, 3, np.uint8, lambda im, k: naive.softpool(im, 1.0, k=k)),  # SCALAR, WEIGHTED: one lookup
+    ("softpool", {}, 3, np.uint8, lambda im, k: naive.softpool(im, 1.0, k=k)),  # SCALAR, WEIGHTED: one lookup in a constant table
     ("softpool", {}, 2, np.uint8, lambda im, k: naive.softpool(im, 1.0, k=k)),  # the block rule, a constant table
     ("ordinal", dict(pool_range=3, weights=(1.0, 0.5, -1.0)), 2, np.uint8,
      lambda im, k: naive.ordinal(im, 3, (1.0, 0.5, -1.0), k=k)),     # RAW top-r

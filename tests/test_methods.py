@@ -157,6 +157,21 @@ def test_block_rules_equal_the_walkers(monkeypatch, name, params, dtype, shape, 
     np.testing.assert_array_equal(blocks, run_final(name, img, params, geometry))
 
 
+@pytest.mark.parametrize("params,shape,geometry", [({}, (21, 17, 3), dict(k=4)),
+                                                    ({}, (19, 26, 3), dict(out_shape=(5, 7))),
+                                                    (dict(linear=True), (21, 17, 1), dict(k=3, stride=2))], ids=str)
+def test_softpool_constant_table_equals_the_table_passed_in(monkeypatch, params, shape, geometry):
+    """SoftPool at β = 1 on uint8 compiles its table in (softpool._unit_kernels): the same
+    numbers as from the table passed in at run time."""
+    from dpdown.methods import softpool
+
+    img = random_image(shape, np.uint8, seed=sum(shape))
+    constant = run_final("softpool", img, params, geometry)
+    assert any(separable._variants for _, separable in softpool._UNIT.values())
+    monkeypatch.setattr(softpool, "_unit_kernels", lambda work: (softpool._BOUNDED, softpool._BOUNDED))
+    np.testing.assert_array_equal(constant, run_final("softpool", img, params, geometry))
+
+
 def _windows(img, k):
     h, w, c = img.shape
     return img[:h // k * k, :w // k * k].reshape(h // k, k, w // k, k, c).transpose(0, 2, 4, 1, 3).reshape(

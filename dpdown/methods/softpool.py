@@ -80,11 +80,12 @@ _BOUNDED = separable_kernel("softpool_bounded", _soft_terms, _soft_ratio, sums=2
 BOUNDED_BETA = 700.0  # e^700 < float64's maximum, e^-700 > its smallest normal number
 
 
-# The paper's SoftPool (β = 1) on uint8 where the footprints tile the image in blocks: a block
-# rule (walk.py) whose table is compiled in as a constant. LLVM then vectorises the lookups,
-# which it cannot do from a table passed in (nothing tells it the table and the output do not
-# overlap): RGB at k = 2 on 24 MP, 24 → 12 ms. A constant is one compilation per table, so only
-# this default has one. Sums go in the separable walker's order: the same numbers.
+# The paper's SoftPool (β = 1) on uint8 images, the default, has its table compiled in as a
+# constant: LLVM then vectorises the lookups, which it cannot do from a table passed in
+# (nothing tells it the table and the output do not overlap). Where the footprints tile the
+# image in blocks it runs as a block rule (walk.py; RGB at k = 2 on 24 MP: 24 → 12.5 ms),
+# elsewhere on the separable walker (k = 4: 24 → 15 ms). A constant is one compilation per
+# table, so only this default has one. Sums go in the same order: the same numbers.
 
 def _unit_block(flat, y0, x0, rows, cols, n, c, scale, params):
     """Channel ``c`` of the block at ``(y0, x0)``: Σ e^x·x / Σ e^x, e^x from the table."""
@@ -101,21 +102,25 @@ def _unit_block(flat, y0, x0, rows, cols, n, c, scale, params):
     return _soft_ratio((num, den), 0.0, params)
 
 
-_UNIT_BLOCKS = {}
+_UNIT = {}
 
 
-def _unit_blocks(work):
-    """The block kernel of β = 1 for ``work``'s transfer, its table filled as the walker's."""
+def _unit_kernels(work):
+    """The block rule and the separable walker of β = 1 for ``work``'s transfer, their table
+    filled as the walker's own."""
     transfer = colour.transfer(work)
-    if transfer not in _UNIT_BLOCKS:
+    if transfer not in _UNIT:
         weights = _BOUNDED.table(work, np.array([1.0]))[1]
-        _UNIT_BLOCKS[transfer] = block_kernel("softpool_unit", _unit_block, WEIGHTS=weights, _soft_ratio=_soft_ratio)
-    return _UNIT_BLOCKS[transfer]
+        _UNIT[transfer] = (block_kernel("softpool_unit", _unit_block, WEIGHTS=weights, _soft_ratio=_soft_ratio),
+                           separable_kernel("softpool_unit_sep", _soft_terms, _soft_ratio, sums=2, lut=True,
+                                            weighted=True, weights=weights))
+    return _UNIT[transfer]
 
 
 def softpool(work, footprint, beta=1.0):
-    if work.pixels.dtype == np.uint8 and beta == 1.0 and tiling(work, footprint):
-        return run(_unit_blocks(work), work, footprint, (beta,))
+    if work.pixels.dtype == np.uint8 and beta == 1.0 and work.device == "cpu" and _BOUNDED.uses_lut(work):
+        blocks, separable = _unit_kernels(work)
+        return run(blocks if tiling(work, footprint) else separable, work, footprint, (beta,))
     if work.pixels.dtype.kind == "u" and abs(beta) <= BOUNDED_BETA:
         return run(_BOUNDED, work, footprint, (beta,))
     return run(_BETA, work, footprint, (beta,))
