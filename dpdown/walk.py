@@ -188,7 +188,7 @@ class PoolingKernel:
             # the separable walker's per-pixel helpers call the rule and the helpers above
             helpers.update({f.py_func.__name__: Lazy(f.py_func, bindings=dict(constants, **rule, **helpers),
                                                      inline="always")
-                            for f in (_exact_pixel, _pixel_values)})
+                            for f in (_exact_pixel, _pixel_values, _block_mean)})
             self._variants[key] = specialise(template, tag, CHANNEL_POOL=mode, load_pixel=pixel_loader(work, target),
                                              **helpers, **constants, **rule)
         return self._variants[key]
@@ -716,10 +716,13 @@ def separable_kernel(name, transform, finish, **options):
 # ---- block rules ----------------------------------------------------------------------------
 #
 # Where the footprints tile the image in blocks (windows with stride = k, coverage at an
-# integer ratio: ``Axis.block`` on both axes) and pixels are plain, a *block rule* computes
-# each output value straight from its block's values — ``block(flat, y0, x0, rows, cols, n,
-# c, scale, params)``, ``flat`` holding one image row per row — with no row buffers and no
-# intermediate image. The block size is compiled in (``BOX_ROWS``, ``BOX_COLS``), so LLVM
+# integer ratio: ``Axis.block`` on both axes) and pixels are plain, a weighted mean whose
+# weights depend on the value and on one guide value per block (Lite-DPP; SoftPool, guide-
+# less) computes each output value straight from its block's values, with no row buffers and
+# no intermediate image. Its *block rule* is ``guide(flat, y0, x0, rows, cols, n, c, scale,
+# params)`` — ``flat`` holds one image row per row — and ``weight(stored, v, g, params)``, of
+# the stored value and its working value ``v``; the sums go column by column, in the
+# separable walker's order, so both give the same numbers. The block size is compiled in (``BOX_ROWS``, ``BOX_COLS``), so LLVM
 # unrolls the block and vectorises across output pixels, reading a row of blocks as one
 # interleaved group of ``block columns × channels`` values. It does so for groups of up to
 # ``INTERLEAVED_GROUP`` values and reads larger ones value by value (DPP on RGB at k = 3, 4:
@@ -729,6 +732,28 @@ def separable_kernel(name, transform, finish, **options):
 # as integers (``SUM_TYPE``), exactly.
 
 INTERLEAVED_GROUP = 8
+
+
+def _no_guide(flat, y0, x0, rows, cols, n, c, scale, params):
+    return 0.0
+
+
+@inline
+def _block_mean(flat, y0, x0, rows, cols, n, c, scale, params):
+    """``Σ w·v / Σ w`` over channel ``c`` of the ``rows × cols`` block at ``(y0, x0)``."""
+    g = guide(flat, y0, x0, rows, cols, n, c, scale, params)  # noqa: F821 (bound per rule)
+    num = den = 0.0
+    for b in range(cols):
+        column_num = column_den = 0.0
+        for a in range(rows):
+            stored = flat[y0 + a, (x0 + b) * n + c]
+            v = decode(stored, scale)  # noqa: F821
+            w = weight(stored, v, g, params)  # noqa: F821 (bound per rule)
+            column_num += w * v
+            column_den += w
+        num += column_num
+        den += column_den
+    return num / den
 
 
 @jit(parallel=True)
@@ -746,12 +771,12 @@ def _blocks_pass(img, scale, params, top, final, out):
         row = out[i]  # a row of ``out``, not a reshaped view: into one, LLVM vectorises no table lookup
         for j in range(whole):
             for c in range(n):
-                value = block(flat, y0, j * BOX_COLS, BOX_ROWS, BOX_COLS, n, c, scale, params)  # noqa: F821
+                value = _block_mean(flat, y0, j * BOX_COLS, BOX_ROWS, BOX_COLS, n, c, scale, params)  # noqa: F821
                 row[j * n + c] = encode(value, c, top, final)
         for j in range(whole, n_cols):
             x0 = j * BOX_COLS  # noqa: F821
             for c in range(n):
-                value = block(flat, y0, x0, rows, min(BOX_COLS, width - x0), n, c, scale, params)  # noqa: F821
+                value = _block_mean(flat, y0, x0, rows, min(BOX_COLS, width - x0), n, c, scale, params)  # noqa
                 row[j * n + c] = encode(value, c, top, final)
 
 
@@ -761,9 +786,9 @@ class BlockKernel(PoolingKernel):
 
     template = _blocks_pass
 
-    def __init__(self, name, block, **bindings):
+    def __init__(self, name, guide, weight, **bindings):
         super().__init__(name, None, None, None, **bindings)
-        self.rule = dict(block=block)
+        self.rule = dict(guide=guide or _no_guide, weight=weight)
 
     def variant(self, work, blocks):
         integer = work.pixels.dtype.kind == "u" and colour.transfer(work)[0] == colour.NONE
@@ -781,7 +806,7 @@ def tiling(work, footprint):
     return blocks if plain and fits else None
 
 
-def block_kernel(name, block, **bindings):
-    """The block pass for one method's rule ``block`` (see above); run it with :func:`run`
-    where :func:`tiling` allows."""
-    return BlockKernel(name, block, **bindings)
+def block_kernel(name, guide, weight, **bindings):
+    """The block pass for one method's block rule (see above; ``guide`` None: no guide); run
+    it with :func:`run` where :func:`tiling` allows."""
+    return BlockKernel(name, guide, weight, **bindings)

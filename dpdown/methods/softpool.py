@@ -85,21 +85,10 @@ BOUNDED_BETA = 700.0  # e^700 < float64's maximum, e^-700 > its smallest normal 
 # (nothing tells it the table and the output do not overlap). Where the footprints tile the
 # image in blocks it runs as a block rule (walk.py; RGB at k = 2 on 24 MP: 24 → 12.5 ms),
 # elsewhere on the separable walker (k = 4: 24 → 15 ms). A constant is one compilation per
-# table, so only this default has one. Sums go in the same order: the same numbers.
+# table, so only this default has one.
 
-def _unit_block(flat, y0, x0, rows, cols, n, c, scale, params):
-    """Channel ``c`` of the block at ``(y0, x0)``: Σ e^x·x / Σ e^x, e^x from the table."""
-    num = den = 0.0
-    for b in range(cols):
-        column_num = column_den = 0.0
-        for a in range(rows):
-            value = flat[y0 + a, (x0 + b) * n + c]
-            weight = WEIGHTS[value]  # noqa: F821 (bound per transfer)
-            column_num += decode(value, scale) * weight  # noqa: F821
-            column_den += weight
-        num += column_num
-        den += column_den
-    return _soft_ratio((num, den), 0.0, params)
+def _table_weight(stored, v, g, params):
+    return WEIGHTS[stored]  # noqa: F821 (bound per transfer)
 
 
 _UNIT = {}
@@ -111,7 +100,7 @@ def _unit_kernels(work):
     transfer = colour.transfer(work)
     if transfer not in _UNIT:
         weights = _BOUNDED.table(work, np.array([1.0]))[1]
-        _UNIT[transfer] = (block_kernel("softpool_unit", _unit_block, WEIGHTS=weights, _soft_ratio=_soft_ratio),
+        _UNIT[transfer] = (block_kernel("softpool_unit", None, _table_weight, WEIGHTS=weights),
                            separable_kernel("softpool_unit_sep", _soft_terms, _soft_ratio, sums=2, lut=True,
                                             weighted=True, weights=weights))
     return _UNIT[transfer]
