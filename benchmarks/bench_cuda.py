@@ -3,6 +3,7 @@
     python benchmarks/bench_cuda.py                  # print the table
     python benchmarks/bench_cuda.py --out FILE.md    # also write it as Markdown
     python benchmarks/bench_cuda.py -m dpid -k 4
+    python benchmarks/bench_cuda.py --batch 16 --threads 4 -m avg -m dpid   # overlap only
 
 The same 6000×4000 RGB uint8 test image as bench_scale.py. Per method and k:
 
@@ -15,6 +16,11 @@ The same 6000×4000 RGB uint8 test image as bench_scale.py. Per method and k:
   (memory clock × bus width × 2, from the device's attributes);
 * end to end: ``dpdown.downscale(host_image, device="cuda")``: copy in, kernels, copy out;
 * cpu: the same call on the CPU (this machine's cores), for the ratio.
+
+With ``--batch N``: N end-to-end calls per method and k, from one thread and from
+``--threads`` threads (each on its own CUDA stream with its own pinned buffers,
+:mod:`dpdown.device`): images per second each way, and the speed-up, which is the overlap of
+one image's copies (and host-side work) with another's kernels.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import argparse
 import dataclasses
 import datetime
 import statistics
+from concurrent.futures import ThreadPoolExecutor
 
 import dpdown
 from dpdown import footprints, registry
@@ -51,6 +58,17 @@ def kernel_time(spec, work, footprint, repeat):
     return statistics.median(times)
 
 
+def batch_rates(img, k, method, count, threads):
+    """Images per second for ``count`` end-to-end GPU downscales of ``img``, on one thread and
+    on ``threads`` threads (best of three runs each, after a warm-up of every thread)."""
+    def run(n_threads):
+        with ThreadPoolExecutor(n_threads) as pool:
+            list(pool.map(lambda _: dpdown.downscale(img, k, method=method, device="cuda"), range(count)))
+
+    run(threads)
+    return tuple(count / best_time(lambda: run(n), 3) for n in (1, threads))
+
+
 def peak_bandwidth():
     from numba import cuda
 
@@ -69,6 +87,8 @@ def main(argv=None):
     parser.add_argument("--no-cpu", action="store_true", help="skip the CPU column")
     parser.add_argument("--shape", type=int, nargs=2, default=(4000, 6000), metavar=("H", "W"))
     parser.add_argument("--out", help="also write the table (Markdown) to this file")
+    parser.add_argument("--batch", type=int, metavar="N", help="only the batch overlap: N images per method and k")
+    parser.add_argument("--threads", type=int, default=4, help="threads for --batch (default 4)")
     args = parser.parse_args(argv)
     from numba import cuda
 
@@ -76,6 +96,8 @@ def main(argv=None):
     peak, name = peak_bandwidth()
     host = to_working(img)
     work = dataclasses.replace(host, final=True, device_pixels=cuda.to_device(host.pixels))
+    if args.batch:
+        return batch_table(args, img, name)
     lines = [f"## CUDA kernels, {datetime.date.today()}: {name} (peak {peak / 1e9:.0f} GB/s); host {machine()}",
              "", f"{img.shape[1]}×{img.shape[0]} RGB uint8 ({img.shape[0] * img.shape[1] / 1e6:.0f} MP), default parameters; kernel = median of {args.repeat} runs.", "",
              "| method | k | kernel ms | GB/s | % of peak | end-to-end ms | CPU ms | GPU e2e speed-up |",
@@ -95,6 +117,23 @@ def main(argv=None):
                     f"{100 * moved / seconds / peak:.0f} % | {e2e * 1e3:.1f} | {cpu * 1e3:.0f} | {cpu / e2e:.1f}× |")
             lines.append(line)
             print(line, flush=True)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write("\n".join(lines) + "\n")
+    return 0
+
+
+def batch_table(args, img, name):
+    lines = [f"## CUDA batches, {datetime.date.today()}: {name}; host {machine()}", "",
+             f"{args.batch} × {img.shape[1]}×{img.shape[0]} RGB uint8 from host memory, end to end; best of 3.", "",
+             f"| method | k | 1 thread (images/s) | {args.threads} threads (images/s) | speed-up |",
+             "|---|---|---|---|---|"]
+    print("\n".join(lines), flush=True)
+    for k in args.k or [2, 4]:
+        for method in args.method or registry.standalone():
+            one, many = batch_rates(img, k, method, args.batch, args.threads)
+            lines.append(f"| {method} | {k} | {one:.1f} | {many:.1f} | {many / one:.2f}× |")
+            print(lines[-1], flush=True)
     if args.out:
         with open(args.out, "w") as f:
             f.write("\n".join(lines) + "\n")

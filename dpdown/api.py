@@ -48,7 +48,9 @@ def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid"
         Where the kernels run: the CPU (Numba, all cores), an NVIDIA GPU (numba.cuda), or
         the GPU when one is usable, else the CPU with a ``dpdown.device.CpuFallback``
         warning. Both give the same result within float rounding, and exactly the same for
-        the stochastic methods. ``cuda`` without a usable GPU raises ``DeviceError``.
+        the stochastic methods. ``cuda`` without a usable GPU raises ``DeviceError``. On the
+        GPU each calling thread has its own CUDA stream and pinned buffers
+        (:mod:`dpdown.device`): calls from several threads overlap.
     linear : bool
         Pool in linear light: colour (not alpha) is decoded from sRGB before pooling and
         encoded back after, inside the kernels (a lookup table for integer images). Avoids
@@ -111,7 +113,8 @@ def downscale_files(inputs, output=None, k=None, *, recursive=False, jobs=None, 
     recursive : bool
         Look in the subfolders of folder inputs too.
     jobs : int, optional
-        Worker processes (default: one per core; 1 runs in this process).
+        Worker processes (default: one per core; 1 runs in this process); with
+        ``device="cuda"`` threads of this process, each on its own CUDA stream.
     dask : str, optional
         Address of a Dask scheduler to run the files on instead (needs ``distributed``).
     name : str, optional

@@ -5,10 +5,15 @@ rename. It needs nothing from the other files, so the same tasks run in-process
 (``jobs=1``), in a pool of local worker processes, or on a Dask cluster, with the same
 outputs and the same :class:`Outcome` for each file. A failure is an outcome, never an
 exception: one bad file does not stop the others.
+
+On the GPU the workers are threads of this process, sharing one CUDA context, each with its
+own stream and pinned buffers (:mod:`dpdown.device`): while one thread's image is copied in
+or out, another's kernels run, and the others decode and encode on the CPU.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import glob
 import os
@@ -16,7 +21,7 @@ import signal
 import string
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
@@ -230,9 +235,17 @@ def run(job: Job, items, jobs=None, dask=None, on_outcome=None) -> Summary:
     """Process ``items`` in-process (``jobs=1``), in ``jobs`` worker processes (default: one
     per core), or on the Dask scheduler at address ``dask``; ``on_outcome`` is called in
     this process as each file finishes. Ctrl-C or SIGTERM stops the run with no partial file
-    left (``KeyboardInterrupt`` is re-raised after the workers are stopped)."""
+    left (``KeyboardInterrupt`` is re-raised after the workers are stopped).
+
+    The device is settled once, here: ``cuda`` without a GPU is one error before any file,
+    and on the GPU the ``jobs`` workers are threads (see the module's note)."""
+    from . import device as devices
+
     items = list(items)
     outcomes = []
+    device = devices.resolve(job.downscale.get("device", "cpu")) if not dask else None
+    if device:
+        job = dataclasses.replace(job, downscale=dict(job.downscale, device=device))
 
     def done(outcome):
         outcomes.append(outcome)
@@ -243,7 +256,7 @@ def run(job: Job, items, jobs=None, dask=None, on_outcome=None) -> Summary:
 
     start = time.perf_counter()
     try:
-        run_tasks(functools.partial(process, job), items, jobs, dask, done, lost)
+        run_tasks(functools.partial(process, job), items, jobs, dask, done, lost, threads=device == "cuda")
     finally:
         from .write import remove_stale_parts
 
@@ -252,10 +265,11 @@ def run(job: Job, items, jobs=None, dask=None, on_outcome=None) -> Summary:
     return Summary(outcomes, time.perf_counter() - start)
 
 
-def run_tasks(task, items, jobs=None, dask=None, done=None, lost=None):
+def run_tasks(task, items, jobs=None, dask=None, done=None, lost=None, threads=False):
     """Call ``task(item)`` for every item in-process (``jobs=1``), in ``jobs`` worker
-    processes (default: one per core, Numba's threads shared out among them), or on the
-    Dask scheduler at address ``dask``, and ``done(result)`` here as each finishes. A task
+    processes (default: one per core, Numba's threads shared out among them) or, with
+    ``threads``, ``jobs`` threads of this process, or on the Dask scheduler at address
+    ``dask``, and ``done(result)`` here as each finishes. A task
     must report its own failures in its result; one whose worker died gives
     ``lost(item, reason)`` instead. ``task`` must pickle (a module-level function or a
     ``functools.partial`` of one). SIGTERM is turned into ``KeyboardInterrupt`` meanwhile."""
@@ -268,6 +282,8 @@ def run_tasks(task, items, jobs=None, dask=None, done=None, lost=None):
         elif jobs == 1:
             for item in items:
                 done(task(item))
+        elif threads:
+            _run_threads(task, items, jobs, done)
         else:
             _run_pool(task, items, jobs, done, lost)
     finally:
@@ -321,6 +337,23 @@ def _run_pool(task, items, jobs, done, lost):
                 done(lost(item, "the worker process died (killed, or out of memory)"))
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_threads(task, items, jobs, done):
+    """Up to ``2·jobs`` files in flight in ``jobs`` threads; on Ctrl-C the files not started
+    are dropped and those running finish (each is written whole or not at all)."""
+    pending = list(reversed(items))
+    pool = ThreadPoolExecutor(jobs, thread_name_prefix="dpdown")
+    try:
+        in_flight = set()
+        while pending or in_flight:
+            while pending and len(in_flight) < 2 * jobs:
+                in_flight.add(pool.submit(task, pending.pop()))
+            finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in finished:
+                done(future.result())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def dask_timeout() -> float:

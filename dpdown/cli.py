@@ -193,7 +193,8 @@ exit status is 1 if any file failed. Run 'dpdown methods' for every method.""")
 @click.option("--overwrite", is_flag=True, help="Replace existing output files (even an input).")
 @click.option("--skip-existing", is_flag=True, help="Leave existing output files alone (resume a run).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: one per core); "
-              "each uses cores/jobs threads.")
+              "each uses cores/jobs threads. With --device cuda: threads of one process, each on "
+              "its own CUDA stream, so copies and kernels of different images overlap.")
 @_DASK
 @click.option("-q", "--quiet", is_flag=True, help="Print only failures.")
 @click.option("-v", "--verbose", is_flag=True, help="Say every conversion made (CMYK, palette, orientation, "

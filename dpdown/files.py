@@ -7,6 +7,7 @@ happens here and in :mod:`dpdown.read` / :mod:`dpdown.write`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -46,10 +47,22 @@ class Report:
     seconds: dict = field(default_factory=dict)  # decode, compute, encode
 
 
-# One kernel at a time per process: each already runs on all the process's cores, and
+# One CPU kernel at a time per process: each already runs on all the process's cores, and
 # Numba's fallback threading layer (workqueue) aborts on concurrent launches, as threads of
 # a Dask worker would make. Decoding and encoding still overlap.
 COMPUTE_LOCK = threading.Lock()
+
+
+def compute_lock(device):
+    """What a run on ``device`` holds: :data:`COMPUTE_LOCK`, except on the GPU, where each
+    thread has its own stream (:mod:`dpdown.device`) — but not under Numba's CUDA simulator,
+    whose kernels cannot run from two threads at once."""
+    if device == "cuda":
+        from numba.cuda import config
+
+        if not config.ENABLE_CUDASIM:
+            return contextlib.nullcontext()
+    return COMPUTE_LOCK
 
 
 def scale_file(source, target, options: FileOptions = FileOptions(), **downscale_args) -> Report:
@@ -68,7 +81,7 @@ def scale_file(source, target, options: FileOptions = FileOptions(), **downscale
     image = read(source, options.max_pixels)
     decoded = time.perf_counter()
     keep_alpha = image.has_alpha and downscale_args.get("channel_pool") is None
-    with COMPUTE_LOCK:
+    with compute_lock(downscale_args.get("device", "cpu")):
         result = downscale(image.pixels, has_alpha=keep_alpha, **downscale_args)
     computed = time.perf_counter()
     if callable(target):

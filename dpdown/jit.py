@@ -69,35 +69,42 @@ class Lazy:
     def dispatcher(self):
         return self.compiled("cpu")
 
+    def python_function(self, target="cpu"):
+        """This function with its names bound for ``target``: what Numba compiles (and what
+        ``benchmarks/cuda_static.py`` compiles to PTX without a GPU)."""
+        numba = _numba()
+        namespace = self._globals()
+        for n in self.py_func.__code__.co_names:
+            value = namespace.get(n)
+            if isinstance(value, Lazy):
+                namespace[n] = value.compiled("cpu" if target == "cpu" else "cuda_device")
+        namespace["prange"] = numba.prange
+        if target != "cpu":
+            from numba import cuda
+
+            namespace["cuda"] = cuda
+            if "np" in namespace:
+                namespace["np"] = _numpy_on_cuda()
+        fn = types.FunctionType(self.py_func.__code__, namespace, self.name,
+                                self.py_func.__defaults__, self.py_func.__closure__)
+        threaded = self.options.get("parallel", False)
+        # a serial build is cached apart: Numba's cache does not key on the options
+        fn.__qualname__ = f"{self.name}_{self.digest()}" + ("_serial" if threaded and not PARALLEL else "")
+        fn.__module__ = self.py_func.__module__
+        return fn
+
     def compiled(self, target="cpu"):
         """The compiled function: ``cpu`` (njit), ``cuda`` (a kernel) or ``cuda_device``."""
-        threaded = self.options.get("parallel", False)
-        parallel = PARALLEL and threaded
+        parallel = PARALLEL and self.options.get("parallel", False)
         key = (target, parallel)
         if key not in self._compiled:
-            numba = _numba()
-
-            namespace = self._globals()
-            for n in self.py_func.__code__.co_names:
-                value = namespace.get(n)
-                if isinstance(value, Lazy):
-                    namespace[n] = value.compiled("cpu" if target == "cpu" else "cuda_device")
-            namespace["prange"] = numba.prange
-            if target != "cpu":
+            fn = self.python_function(target)
+            if target == "cpu":
+                self._compiled[key] = _numba().njit(cache=True, pipeline_class=_pipeline(),
+                                                    **dict(self.options, parallel=parallel))(fn)
+            else:
                 from numba import cuda
 
-                namespace["cuda"] = cuda
-                if "np" in namespace:
-                    namespace["np"] = _numpy_on_cuda()
-            fn = types.FunctionType(self.py_func.__code__, namespace, self.name,
-                                    self.py_func.__defaults__, self.py_func.__closure__)
-            # a serial build is cached apart: Numba's cache does not key on the options
-            fn.__qualname__ = f"{self.name}_{self.digest()}" + ("_serial" if threaded and not parallel else "")
-            fn.__module__ = self.py_func.__module__
-            if target == "cpu":
-                self._compiled[key] = numba.njit(cache=True, pipeline_class=_pipeline(),
-                                                 **dict(self.options, parallel=parallel))(fn)
-            else:
                 device = target == "cuda_device"
                 # CUDA device functions are inlined by NVVM; the kernel is cached on disk
                 self._compiled[key] = cuda.jit(device=device, cache=not device)(fn)

@@ -11,7 +11,9 @@ A rule's ``accumulate`` indexes its accumulators and reference values by output 
 one-pixel view of ``ref``, with ``i = j = 0``. Where the pixel is (``at``) is unchanged, so
 position-keyed rules (random numbers, masks) see the same positions as on the CPU.
 
-This module imports numba.cuda; only a run with ``device="cuda"`` imports it.
+Every copy, allocation and launch here goes on the calling thread's stream
+(:func:`dpdown.device.stream`). This module imports numba.cuda; only a run with
+``device="cuda"`` imports it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda, float64
 
-from .device import on_gpu
+from .device import on_gpu, stream
 from .jit import Lazy
 from .walk import TOP
 
@@ -95,7 +97,7 @@ def grid(shape):
 
 def launch(kernel, shape, *args):
     """Run the lazily compiled CUDA kernel ``kernel`` with one thread per pixel of ``shape``."""
-    kernel.compiled("cuda")[grid(shape), BLOCK](*args)
+    kernel.compiled("cuda")[grid(shape), BLOCK, stream()](*args)
 
 
 def device_axes(footprint):
@@ -104,7 +106,7 @@ def device_axes(footprint):
     if "axes" not in footprint.on_gpu:
         arrays = footprint.rows.as_tuple() + footprint.cols.as_tuple()
         ints, floats = [a for a in arrays if a.dtype.kind == "i"], [a for a in arrays if a.dtype.kind == "f"]
-        packed = {"i": cuda.to_device(np.concatenate(ints)), "f": cuda.to_device(np.concatenate(floats))}
+        packed = {"i": as_device(np.concatenate(ints)), "f": as_device(np.concatenate(floats))}
         views, ends = [], {"i": 0, "f": 0}
         for a in arrays:
             kind = a.dtype.kind
@@ -115,27 +117,27 @@ def device_axes(footprint):
 
 
 def empty_like(array):
-    return cuda.device_array_like(array)
+    return cuda.device_array_like(array, stream=stream())
 
 
-def empty(shape):
-    return cuda.device_array(shape, np.float64)
+def empty(shape, dtype=np.float64):
+    return cuda.device_array(shape, dtype, stream=stream())
 
 
 def as_device(array):
     """``array`` on the GPU (a device array is passed through)."""
-    return array if on_gpu(array) else cuda.to_device(np.ascontiguousarray(array))
+    return array if on_gpu(array) else cuda.to_device(np.ascontiguousarray(array), stream=stream())
 
 
 def run(kernel, work, footprint, params, ref, lut, top, final, dtype):
     """:func:`dpdown.walk.run` on the GPU: the working pixels are already there; the result
     (a device array) stays there for the method's next pass or the copy back."""
     n_rows, n_cols = footprint.shape
-    out = cuda.device_array((n_rows, n_cols, work.out_channels), dtype)
+    out = empty((n_rows, n_cols, work.out_channels), dtype)
     axes = device_axes(footprint)
     compiled = kernel.variant(work, target="cuda", params=params).compiled("cuda")
     params = as_device(params if params.size else np.zeros(1))
-    launch = compiled[grid((n_rows, n_cols)), BLOCK]
+    launch = compiled[grid((n_rows, n_cols)), BLOCK, stream()]
     if lut is not None:
         launch(work.device_pixels, work.scale, *axes, params, as_device(lut if lut.size else np.zeros((1, 1))),
                top, final, out)

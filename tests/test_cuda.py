@@ -140,3 +140,107 @@ def test_cpu_runs_never_import_cuda():
             "from dpdown.cli import cli; print(any(m.startswith(('numba.cuda', 'numba_cuda')) for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.fixture
+def launches_and_copies(monkeypatch):
+    """Every kernel launch, allocation and host→device copy of a GPU run, with the stream it
+    went on (None: the default stream, which would wait for every other stream)."""
+    from numba import cuda
+
+    from dpdown import jit
+
+    seen = []
+    compiled = jit.Lazy.compiled
+
+    class Launcher:
+        def __init__(self, kernel, name):
+            self.kernel, self.name = kernel, name
+
+        def __getitem__(self, config):
+            seen.append((f"kernel {self.name}", config[2] if len(config) > 2 else None))
+            return self.kernel[config]
+
+    def recording(self, target="cpu"):
+        fn = compiled(self, target)
+        return Launcher(fn, self.name) if target == "cuda" else fn
+
+    monkeypatch.setattr(jit.Lazy, "compiled", recording)
+    for name in ("to_device", "device_array", "device_array_like"):
+        original = getattr(cuda, name)
+
+        def record(*args, _name=name, _original=original, **kwargs):
+            seen.append((_name, kwargs.get("stream")))
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(cuda, name, record)
+    return seen
+
+
+@pytest.mark.parametrize("name", PLAIN)
+def test_every_gpu_copy_and_kernel_goes_on_the_threads_stream(name, launches_and_copies):
+    import threading
+
+    img = random_image((10, 9, 3), np.uint8)
+    streams = {}
+
+    def work():
+        streams["run"] = devices.stream()
+        dpdown.downscale(img, 2, method=name, device="cuda")
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    assert launches_and_copies and any(what.startswith("kernel") for what, _ in launches_and_copies)
+    assert all(stream is streams["run"] for _, stream in launches_and_copies), launches_and_copies
+    assert streams["run"] is not devices.stream()  # this thread has a stream of its own
+
+
+def test_pinned_buffers_are_kept_per_thread_and_grown():
+    small = devices.pinned("in", (4, 5, 3), np.uint8)
+    again = devices.pinned("in", (2, 3), np.float32)  # fits: the same memory, viewed anew
+    assert again.dtype == np.float32 and again.shape == (2, 3)
+    assert again.__array_interface__["data"][0] == small.__array_interface__["data"][0]
+    grown = devices.pinned("in", (40, 50, 3), np.uint16)
+    assert grown.nbytes == 12000 and grown.shape == (40, 50, 3)
+    assert devices.pinned("out", (1,), np.uint8).__array_interface__["data"][0] != \
+        grown.__array_interface__["data"][0]
+
+
+def test_gpu_batch_runs_in_threads_with_the_cpus_results(tmp_path, monkeypatch):
+    import threading
+
+    from PIL import Image
+
+    from dpdown import batch
+
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(4):
+        Image.fromarray(random_image((12 + i, 10, 3), np.uint8, seed=i)).save(src / f"{i}.png")
+    workers = set()
+    process = batch.process
+
+    def recording(job, item):
+        workers.add(threading.current_thread().name)
+        return process(job, item)
+
+    monkeypatch.setattr(batch, "process", recording)
+    gpu = dpdown.downscale_files(str(src), str(tmp_path / "gpu"), 2, method="dpid", device="cuda", jobs=2)
+    assert gpu.count("done") == 4 and all(w.startswith("dpdown") for w in workers), workers
+    cpu = dpdown.downscale_files(str(src), str(tmp_path / "cpu"), 2, method="dpid", jobs=1)
+    assert cpu.count("done") == 4
+    for i in range(4):
+        a = np.asarray(Image.open(tmp_path / "gpu" / f"{i}_dpid_k2.png"), float)
+        b = np.asarray(Image.open(tmp_path / "cpu" / f"{i}_dpid_k2.png"), float)
+        assert np.abs(a - b).max() <= 1
+
+
+def test_gpu_batch_without_a_gpu_is_one_error_before_any_file(tmp_path, monkeypatch):
+    from PIL import Image
+
+    Image.fromarray(random_image((8, 8, 3), np.uint8)).save(tmp_path / "a.png")
+    monkeypatch.setattr(devices, "cuda_problem", lambda: "no CUDA driver or GPU found")
+    with pytest.raises(devices.DeviceError, match="no CUDA driver"):
+        dpdown.downscale_files(str(tmp_path / "a.png"), str(tmp_path / "out"), 2, device="cuda")
+    assert not (tmp_path / "out").exists()
