@@ -15,7 +15,9 @@ argument types of that launch, and assembled by ``ptxas -v``. Per kernel it prin
   not keep in registers live in local memory, which is DRAM behind the L1 — traffic on top of
   the image's;
 * the global loads and stores in the PTX (static counts, by width): one byte per load is the
-  sign of a kernel that reads its pixels value by value.
+  sign of a kernel that reads its pixels value by value;
+* the widest run of pixel loads in one basic block: how many of a thread's pixel loads can be
+  in flight at once (one row of its footprint, or all of it, where the loops unrolled).
 
 These are properties of the compiled code, not timings: ``bench_cuda.py`` measures on a GPU.
 """
@@ -57,7 +59,8 @@ def recorded_launches():
 
     compiled = jit.Lazy.compiled
     replaced = dict(to_device=lambda a, *_, **__: np.array(a), device_array=lambda shape, dtype=np.float64, **_:
-                    np.zeros(shape, dtype), device_array_like=lambda a, **_: np.zeros_like(a))
+                    np.zeros(shape, dtype), device_array_like=lambda a, **_: np.zeros_like(a),
+                    pinned_array=np.zeros, stream=lambda: None)
     saved = {name: getattr(cuda, name) for name in replaced}
     try:
         for name, f in replaced.items():
@@ -104,6 +107,14 @@ def memory_instructions(ptx):
     return counts
 
 
+def widest_load_run(ptx, kind):
+    """The most loads of pixel type ``kind`` (``u8``...) in one basic block of ``ptx``: loads
+    of one block issue back to back, so this bounds how many of a thread's pixel loads are in
+    flight together (a loop body ends a block: its next iteration's loads wait)."""
+    blocks = re.split(r"^\$L\w+:", ptx, flags=re.M)
+    return max(len(re.findall(rf"\bld\.global(?:\.nc)?\.{kind}\b", block)) for block in blocks)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-k", type=int, action="append", help="window sizes (default: 2 and 4)")
@@ -122,8 +133,10 @@ def main(argv=None):
     host = to_working(img)
     print(f"compute capability {args.cc}, {args.channels}-channel {args.dtype}; per thread: registers, "
           "stack/spill bytes; global memory instructions in the PTX")
-    print("| method | k | kernel | registers | stack B | spill st/ld B | global loads | global stores |")
-    print("|---|---|---|---:|---:|---:|---|---|")
+    kind = {"u": "u", "f": "f"}[np.dtype(args.dtype).kind] + str(8 * np.dtype(args.dtype).itemsize)
+    print(f"| method | k | kernel | registers | stack B | spill st/ld B | global loads | global stores "
+          f"| {kind} loads in one block |")
+    print("|---|---|---|---:|---:|---:|---|---|---:|")
     for k in args.k or [2, 4]:
         footprint = footprints.plan(host.shape, k=k)
         for method in args.method or registry.standalone():
@@ -140,7 +153,7 @@ def main(argv=None):
                 loads = ", ".join(f"{v}×{k_[3:]}" for k_, v in sorted(counts.items()) if k_.startswith("ld"))
                 stores = ", ".join(f"{v}×{k_[3:]}" for k_, v in sorted(counts.items()) if k_.startswith("st"))
                 print(f"| {method} | {k} | {lazy.name.split('_BOX')[0]} | {registers} | {stack} | {spill_st}/{spill_ld} | "
-                      f"{loads} | {stores} |", flush=True)
+                      f"{loads} | {stores} | {widest_load_run(ptx, kind)} |", flush=True)
     return 0
 
 

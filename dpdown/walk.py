@@ -158,12 +158,14 @@ class PoolingKernel:
         """What a CUDA variant must know at compile time: its per-thread array sizes."""
         return {"ACC_WIDTH": int(self.rule["acc_width"](channels, params))}
 
-    def variant(self, work, target="cpu", params=None, **extra):
+    def variant(self, work, target="cpu", params=None, footprint=None, **extra):
         """The kernel for this channel layout on ``target`` (``cpu`` or ``cuda``); ``extra``
-        constants select further variants. CUDA variants are compiled per channel count."""
+        constants select further variants. CUDA variants are compiled per channel count, and
+        per block size of the ``footprint`` (:func:`_blocks`)."""
         channels = work.out_channels
         if target == "cuda":
-            layout, extra = channels, dict(extra, **self.cuda_constants(channels, params))
+            layout, extra = channels, dict(_blocks(footprint, target), **extra,
+                                           **self.cuda_constants(channels, params))
         else:
             layout = channels if channels <= 4 else 0
         transfer = colour.transfer(work, target)
@@ -178,18 +180,19 @@ class PoolingKernel:
                    + "".join(f"_{k}{v.__name__ if isinstance(v, type) else int(v)}" for k, v in key[5])
                    + ("_cuda" if target == "cuda" else ""))
             if target == "cuda":
-                from .walk_cuda import TEMPLATES
-                template = TEMPLATES[self.cuda_template]
+                from .walk_cuda import TEMPLATES, WINDOWS
+                template, windows = TEMPLATES[self.cuda_template], WINDOWS
             else:
-                template = self.template
+                template, windows = self.template, ()
             helpers = {"encode": Lazy(encode.py_func, bindings=constants, inline="always")}
             helpers.update({f.py_func.__name__: Lazy(f.py_func, bindings=dict(constants, **helpers), inline="always")
                             for f in (_reduce, _insert, store)})
-            # the separable walker's per-pixel helpers call the rule and the helpers above
-            helpers.update({f.py_func.__name__: Lazy(f.py_func, bindings=dict(constants, **rule, **helpers),
-                                                     inline="always")
-                            for f in (_exact_pixel, _pixel_values, _block_mean)})
-            self._variants[key] = specialise(template, tag, CHANNEL_POOL=mode, load_pixel=pixel_loader(work, target),
+            # the walkers' per-pixel helpers and footprint loops call the rule and the helpers above
+            loader = pixel_loader(work, target)
+            helpers.update({f.__name__: Lazy(f, bindings=dict(constants, **rule, **helpers, load_pixel=loader),
+                                             inline="always")
+                            for f in (_exact_pixel.py_func, _pixel_values.py_func, _block_mean.py_func) + windows})
+            self._variants[key] = specialise(template, tag, CHANNEL_POOL=mode, load_pixel=loader,
                                              **helpers, **constants, **rule)
         return self._variants[key]
 
@@ -634,7 +637,8 @@ class SeparableKernel(PoolingKernel):
         # EXACT: the output written from the stored integers
         exact = final and self.exact is not None and unsigned and (int_sum or raw)
         # SCALAR: float sums in whole blocks finished from scalars (the output written without alpha)
-        scalar = blocks["BOX_COLS"] > 0 and not (raw or int_sum) and self.sums <= 2 and work.alpha < 0
+        scalar = (blocks["BOX_COLS"] > 0 and not (raw or int_sum) and self.sums <= 2 and work.alpha < 0
+                  and target == "cpu")
         return super().variant(work, target, params, USE_LUT=self.uses_lut(work), TOP_R=0, SUMS=self.sums,
                                RAW=raw, RAW_SLOTS=1 if raw else 0, INT_SUM=int_sum, EXACT=exact, PAIR=False,
                                SCALAR=scalar, WEIGHTED=self.weighted and self.uses_lut(work),
@@ -662,9 +666,15 @@ COMPILED_BLOCKS = frozenset(int(k) for k in os.environ.get("DPDOWN_COMPILED_BLOC
 def _blocks(footprint, target):
     """``BOX_ROWS``/``BOX_COLS``: the block size, compiled in, where every coverage is 1 and
     the columns tile in blocks (``Axis.block``, which checks the column weights), both sizes in
-    ``COMPILED_BLOCKS``; CPU only."""
-    box_rows = footprint.rows.longest if target == "cpu" and footprint is not None else 0
-    box_cols = footprint.cols.block if box_rows in COMPILED_BLOCKS and (footprint.rows.weight == 1.0).all() else 0
+    ``COMPILED_BLOCKS``. On the GPU, where each thread reads its own footprint, any footprints
+    of unit coverage whose longest spans are in ``COMPILED_BLOCKS`` (windows of any stride)."""
+    if footprint is None:
+        return dict(BOX_ROWS=0, BOX_COLS=0)
+    box_rows = footprint.rows.longest
+    if target == "cuda":
+        box_cols = footprint.cols.longest if footprint.unit_coverage and box_rows in COMPILED_BLOCKS else 0
+    else:
+        box_cols = footprint.cols.block if box_rows in COMPILED_BLOCKS and (footprint.rows.weight == 1.0).all() else 0
     if box_cols not in COMPILED_BLOCKS:
         return dict(BOX_ROWS=0, BOX_COLS=0)
     return dict(BOX_ROWS=box_rows, BOX_COLS=box_cols)

@@ -39,15 +39,28 @@ def _pool(img, scale, row_start, row_stop, row_offset, row_weight, col_start, co
     px = cuda.local.array(CHANNELS, float64)  # noqa: F821
     vals = cuda.local.array(CHANNELS, float64)  # noqa: F821
     here = ref[i:i + 1, j:j + 1]
-    for y in range(row_start[i], row_stop[i]):
-        wy = row_weight[row_offset[i] + y - row_start[i]]
-        first = col_offset[j] - col_start[j]
-        for x in range(col_start[j], col_stop[j]):
-            load_pixel(img, y, x, scale, ALPHA, CHANNELS, px)  # noqa: F821
-            at = (img, scale, y, x, y - row_start[i], x - col_start[j])
-            accumulate(acc, 0, px, CHANNELS, here, 0, wy * col_weight[first + x], params, at)  # noqa: F821
+    y0, x0 = row_start[i], col_start[j]
+    rows, cols = row_stop[i] - y0, col_stop[j] - x0
+    if BOX_ROWS > 0 and rows == BOX_ROWS and cols == BOX_COLS:  # noqa: F821
+        _pool_window(img, scale, y0, x0, BOX_ROWS, BOX_COLS, True, row_weight, 0, col_weight, 0,  # noqa: F821
+                     here, params, acc, px)
+    else:
+        _pool_window(img, scale, y0, x0, rows, cols, False, row_weight, row_offset[i], col_weight, col_offset[j],
+                     here, params, acc, px)
     finalize(acc[0], here[0, 0], params, vals)  # noqa: F821
     store(out, i, j, vals, CHANNELS, top, final)  # noqa: F821
+
+
+def _pool_window(img, scale, y0, x0, rows, cols, unit, row_weight, first_row, col_weight, first_col, here,
+                 params, acc, px):
+    """Accumulate the ``rows``×``cols`` footprint at (y0, x0); ``unit``: every weight 1."""
+    for a in range(rows):
+        wy = 1.0 if unit else row_weight[first_row + a]
+        for b in range(cols):
+            load_pixel(img, y0 + a, x0 + b, scale, ALPHA, CHANNELS, px)  # noqa: F821 (bound per variant)
+            at = (img, scale, y0 + a, x0 + b, a, b)
+            w = 1.0 if unit else wy * col_weight[first_col + b]
+            accumulate(acc, 0, px, CHANNELS, here, 0, w, params, at)  # noqa: F821
 
 
 def _separable(img, scale, row_start, row_stop, row_offset, row_weight, col_start, col_stop, col_offset,
@@ -59,13 +72,33 @@ def _separable(img, scale, row_start, row_stop, row_offset, row_weight, col_star
     sums = cuda.local.array((CHANNELS, SUMS), float64)  # noqa: F821
     ranked = cuda.local.array((SUMS, CHANNELS), float64)  # noqa: F821 (REDUCE = TOP: slot by channel)
     vals = cuda.local.array(CHANNELS, float64)  # noqa: F821
+    y0, x0 = row_start[i], col_start[j]
+    rows, cols = row_stop[i] - y0, col_stop[j] - x0
+    if BOX_ROWS > 0 and rows == BOX_ROWS and cols == BOX_COLS:  # noqa: F821
+        total = _separable_window(img, scale, y0, x0, BOX_ROWS, BOX_COLS, True, row_weight, 0,  # noqa: F821
+                                  col_weight, 0, params, lut, sums, ranked, px)
+    else:
+        total = _separable_window(img, scale, y0, x0, rows, cols, False, row_weight, row_offset[i], col_weight,
+                                  col_offset[j], params, lut, sums, ranked, px)
+    for c in range(CHANNELS):  # noqa: F821
+        if REDUCE == TOP:  # noqa: F821
+            for s in range(SUMS):  # noqa: F821
+                sums[c, s] = ranked[s, c]
+        vals[c] = finish(sums[c], total, params)  # noqa: F821
+    store(out, i, j, vals, CHANNELS, top, final)  # noqa: F821
+
+
+def _separable_window(img, scale, y0, x0, rows, cols, unit, row_weight, first_row, col_weight, first_col,
+                      params, lut, sums, ranked, px):
+    """Reduce the ``rows``×``cols`` footprint at (y0, x0) into ``sums`` (or ``ranked``);
+    ``unit``: every weight 1. Returns the total weight."""
     total = 0.0
-    for y in range(row_start[i], row_stop[i]):
-        wy = row_weight[row_offset[i] + y - row_start[i]]
-        first_weight = col_offset[j] - col_start[j]
-        for x in range(col_start[j], col_stop[j]):
-            w = wy * col_weight[first_weight + x]
-            first = y == row_start[i] and x == col_start[j]
+    for a in range(rows):
+        wy = 1.0 if unit else row_weight[first_row + a]
+        for b in range(cols):
+            y, x = y0 + a, x0 + b
+            w = 1.0 if unit else wy * col_weight[first_col + b]
+            first = a == 0 and b == 0
             total += w
             if USE_LUT:  # noqa: F821 — integer pixels: each term looked up, not computed
                 for c in range(CHANNELS):  # noqa: F821
@@ -79,15 +112,16 @@ def _separable(img, scale, row_start, row_stop, row_offset, row_weight, col_star
                     else:
                         for s in range(SUMS):  # noqa: F821
                             sums[c, s] = _reduce(sums[c, s], transform(px[c], s, params), w, first)  # noqa: F821
-    for c in range(CHANNELS):  # noqa: F821
-        if REDUCE == TOP:  # noqa: F821
-            for s in range(SUMS):  # noqa: F821
-                sums[c, s] = ranked[s, c]
-        vals[c] = finish(sums[c], total, params)  # noqa: F821
-    store(out, i, j, vals, CHANNELS, top, final)  # noqa: F821
+    return total
 
 
 TEMPLATES = {"pool": Lazy(_pool), "separable": Lazy(_separable)}
+# their footprint loops, bound per variant like the rule: called once with the block size
+# as constants (``BOX_ROWS``, ``BOX_COLS``: a unit-coverage footprint's full spans), where
+# the loops unroll and every load of the footprint is issued before the first is used —
+# the loads of k rows in flight at once, not one row at a time — and once with run-time
+# sizes (cut spans at the edge; other footprints)
+WINDOWS = (_pool_window, _separable_window)
 
 
 def grid(shape):
@@ -135,7 +169,7 @@ def run(kernel, work, footprint, params, ref, lut, top, final, dtype):
     n_rows, n_cols = footprint.shape
     out = empty((n_rows, n_cols, work.out_channels), dtype)
     axes = device_axes(footprint)
-    compiled = kernel.variant(work, target="cuda", params=params).compiled("cuda")
+    compiled = kernel.variant(work, target="cuda", params=params, footprint=footprint).compiled("cuda")
     params = as_device(params if params.size else np.zeros(1))
     launch = compiled[grid((n_rows, n_cols)), BLOCK, stream()]
     if lut is not None:

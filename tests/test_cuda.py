@@ -47,6 +47,27 @@ def run_on(device, name, img, params, geometry, has_alpha=False):
 @pytest.mark.parametrize("name,params,twin", ALL, ids=ALL_IDS)
 @pytest.mark.parametrize("shape,geometry", GEOMETRIES, ids=str)
 def test_cuda_equals_naive_and_cpu(name, params, twin, shape, geometry):
+    assert_cuda_equals_naive_and_cpu(name, params, twin, shape, geometry)
+
+
+# windows of unit coverage: interior threads take the loops with the block size compiled in,
+# the last row and column of outputs (spans cut by the edge) the loops sized at run time
+BLOCK_GEOMETRIES = [((13, 11, 3), dict(k=3, stride=2)), ((9, 11, 1), dict(k=2)), ((9, 7, 4), dict(k=2))]
+
+
+@pytest.mark.parametrize("name,params,twin", ALL, ids=ALL_IDS)
+@pytest.mark.parametrize("shape,geometry", BLOCK_GEOMETRIES, ids=str)
+def test_cuda_block_sizes_compiled_in(monkeypatch, name, params, twin, shape, geometry):
+    """The suite compiles no block size in (conftest); here 2 and 3 are, as by default."""
+    from dpdown import walk
+
+    monkeypatch.setattr(walk, "COMPILED_BLOCKS", frozenset({2, 3}))
+    fp = footprints.plan(shape[:2], k=geometry["k"], stride=geometry.get("stride"))
+    assert walk._blocks(fp, "cuda") == dict(BOX_ROWS=geometry["k"], BOX_COLS=geometry["k"])
+    assert_cuda_equals_naive_and_cpu(name, params, twin, shape, geometry)
+
+
+def assert_cuda_equals_naive_and_cpu(name, params, twin, shape, geometry):
     img = random_image(shape, np.float64, seed=sum(shape))
     gpu = run_on("cuda", name, img, params, geometry)
     np.testing.assert_allclose(gpu, twin(img, geometry), rtol=0, atol=1e-6)
