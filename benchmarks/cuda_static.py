@@ -1,13 +1,15 @@
 """What the CUDA kernels compile to, without a GPU: registers, local memory, global loads.
 
     python benchmarks/cuda_static.py                 # every method, k = 2 and 4, RGB uint8
-    python benchmarks/cuda_static.py -m avg -k 2 --ptx DIR   # also keep the PTX
+    python benchmarks/cuda_static.py -m avg -k 2 --keep DIR   # also keep the PTX and SASS
 
-Needs the CUDA toolkit's libNVVM and ``ptxas`` (``CUDA_HOME``) and NVRTC (``pip install
-nvidia-cuda-nvrtc``), not a GPU. Each method runs once on a small image with numba.cuda's
-arrays replaced by NumPy arrays and every kernel launch recorded instead of run; each
-recorded kernel is then compiled to PTX for ``--cc`` (default 9.0, the H100/H200) with the
-argument types of that launch, and assembled by ``ptxas -v``. Per kernel it prints:
+Needs no GPU, but the CUDA toolkit's libNVVM and ``ptxas`` (``CUDA_HOME``), and from PyPI
+NVRTC, cuobjdump and nvdisasm: ``pip install nvidia-cuda-nvrtc nvidia-cuda-cuobjdump
+nvidia-cuda-nvdisasm`` (found in ``$PATH`` or beside NVRTC). Each method runs once on a small
+image with numba.cuda's arrays replaced by NumPy arrays and every kernel launch recorded
+instead of run; each recorded kernel is then compiled to PTX for ``--cc`` (default 9.0, the
+H100/H200) with the argument types of that launch, assembled by ``ptxas -v`` and
+disassembled (SASS, the instructions the GPU runs). Per kernel it prints:
 
 * registers per thread (an SM holds 65536: more than 64 per thread caps occupancy below a
   full 2048 threads);
@@ -16,8 +18,10 @@ argument types of that launch, and assembled by ``ptxas -v``. Per kernel it prin
   the image's;
 * the global loads and stores in the PTX (static counts, by width): one byte per load is the
   sign of a kernel that reads its pixels value by value;
-* the widest run of pixel loads in one basic block: how many of a thread's pixel loads can be
-  in flight at once (one row of its footprint, or all of it, where the loops unrolled).
+* pixel loads in flight: the most pixel loads (``LDG`` of the image's type) the SASS issues
+  before an instruction uses one of their results. A warp stalls at that use until its loads
+  arrive, so this is how many of a thread's pixels are fetched per memory latency — one
+  pixel, one row of its footprint, or all of it.
 
 These are properties of the compiled code, not timings: ``bench_cuda.py`` measures on a GPU.
 """
@@ -87,16 +91,56 @@ def compiling_for(cc):
         dispatcher.get_current_device = asked
 
 
-def ptxas_report(ptx, cc, keep=None, name=""):
-    """``ptxas -v``'s figures for one kernel's PTX: stack, spill stores, spill loads, registers."""
+def assemble(ptx, cc, keep=None, name="kernel"):
+    """``ptxas -v``'s figures for one kernel's PTX — (stack, spill stores, spill loads,
+    registers) — and its SASS."""
     with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(keep or tmp, f"{name or 'kernel'}.ptx")
-        with open(path, "w") as f:
+        folder = keep or tmp
+        ptx_path, cubin = os.path.join(folder, f"{name}.ptx"), os.path.join(folder, f"{name}.cubin")
+        with open(ptx_path, "w") as f:
             f.write(ptx)
         ptxas = os.path.join(os.environ.get("CUDA_HOME", "/usr/local/cuda"), "bin", "ptxas")
-        result = subprocess.run([ptxas, f"-arch=sm_{cc[0]}{cc[1]}", "-v", path, "-o", os.devnull],
+        result = subprocess.run([ptxas, f"-arch=sm_{cc[0]}{cc[1]}", "-v", ptx_path, "-o", cubin],
                                 capture_output=True, text=True, check=True)
-    return tuple(int(v) for v in REPORT.search(result.stderr).groups())
+        sass = subprocess.run([_tool("cuobjdump"), "-sass", cubin], capture_output=True, text=True, check=True,
+                              env=dict(os.environ, PATH=os.path.dirname(_tool("nvdisasm")) + os.pathsep
+                                       + os.environ.get("PATH", ""))).stdout
+        if keep:
+            with open(os.path.join(folder, f"{name}.sass"), "w") as f:
+                f.write(sass)
+    return tuple(int(v) for v in REPORT.search(result.stderr).groups()), sass
+
+
+def _tool(name):
+    """A CUDA binary from ``$PATH`` or from the pip packages beside NVRTC (nvidia/cu13/bin)."""
+    import shutil
+
+    import nvidia
+
+    found = shutil.which(name) or next((os.path.join(p, sub, "bin", name) for p in nvidia.__path__
+                                        for sub in os.listdir(p)
+                                        if os.path.exists(os.path.join(p, sub, "bin", name))), None)
+    if found is None:
+        raise SystemExit(f"cuda_static: {name} not found; pip install nvidia-cuda-{name}")
+    return found
+
+
+def loads_in_flight(sass, kind):
+    """The most ``LDG`` loads of pixel type ``kind`` (``U8``, ``U16``, ``32``...) that ``sass``
+    issues before an instruction reads one of their results."""
+    best, pending = 0, set()
+    for line in sass.splitlines():
+        match = re.search(r"/\*[0-9a-f]{4,}\*/\s+(?:@!?U?P\w+\s+)?([A-Z][\w.]*)\s*([^;]*);", line)
+        if not match:
+            continue
+        op, operands = match.groups()
+        registers = re.findall(r"\bR\d+\b", operands)
+        if op.startswith("LDG") and op.endswith(f".{kind}"):
+            pending.add(registers[0])
+            best = max(best, len(pending))
+        elif pending & set(registers[1:] if registers else ()):
+            pending = set()
+    return best
 
 
 def memory_instructions(ptx):
@@ -107,14 +151,6 @@ def memory_instructions(ptx):
     return counts
 
 
-def widest_load_run(ptx, kind):
-    """The most loads of pixel type ``kind`` (``u8``...) in one basic block of ``ptx``: loads
-    of one block issue back to back, so this bounds how many of a thread's pixel loads are in
-    flight together (a loop body ends a block: its next iteration's loads wait)."""
-    blocks = re.split(r"^\$L\w+:", ptx, flags=re.M)
-    return max(len(re.findall(rf"\bld\.global(?:\.nc)?\.{kind}\b", block)) for block in blocks)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-k", type=int, action="append", help="window sizes (default: 2 and 4)")
@@ -122,20 +158,21 @@ def main(argv=None):
     parser.add_argument("--dtype", default="uint8")
     parser.add_argument("--channels", type=int, default=3)
     parser.add_argument("--cc", default="9.0", help="compute capability (default 9.0: H100, H200)")
-    parser.add_argument("--ptx", help="keep each kernel's PTX in this folder")
+    parser.add_argument("--keep", help="keep each kernel's PTX and SASS in this folder")
     args = parser.parse_args(argv)
     from numba import cuda, typeof
 
     cc = tuple(int(v) for v in args.cc.split("."))
-    if args.ptx:
-        os.makedirs(args.ptx, exist_ok=True)
+    if args.keep:
+        os.makedirs(args.keep, exist_ok=True)
     img = np.random.default_rng(0).integers(0, 255, (48, 40, args.channels)).astype(args.dtype)
     host = to_working(img)
     print(f"compute capability {args.cc}, {args.channels}-channel {args.dtype}; per thread: registers, "
           "stack/spill bytes; global memory instructions in the PTX")
-    kind = {"u": "u", "f": "f"}[np.dtype(args.dtype).kind] + str(8 * np.dtype(args.dtype).itemsize)
-    print(f"| method | k | kernel | registers | stack B | spill st/ld B | global loads | global stores "
-          f"| {kind} loads in one block |")
+    dtype = np.dtype(args.dtype)
+    kind = ("U" if dtype.kind == "u" else "") + str(8 * dtype.itemsize)  # as SASS names it: LDG.E.U8, LDG.E.64
+    print(f"| method | k | kernel | registers | stack B | spill st/ld B | global loads (PTX) | global stores "
+          f"| pixel loads in flight |")
     print("|---|---|---|---:|---:|---:|---|---|---:|")
     for k in args.k or [2, 4]:
         footprint = footprints.plan(host.shape, k=k)
@@ -148,12 +185,12 @@ def main(argv=None):
                 signature = tuple(typeof(a) for a in launch_args)
                 with compiling_for(cc):
                     ptx, _ = cuda.compile_ptx(lazy.python_function("cuda"), signature, cc=cc)
-                stack, spill_st, spill_ld, registers = ptxas_report(ptx, cc, args.ptx, f"{method}_k{k}_{lazy.name}")
+                (stack, spill_st, spill_ld, registers), sass = assemble(ptx, cc, args.keep, f"{method}_k{k}_{lazy.name}")
                 counts = memory_instructions(ptx)
                 loads = ", ".join(f"{v}×{k_[3:]}" for k_, v in sorted(counts.items()) if k_.startswith("ld"))
                 stores = ", ".join(f"{v}×{k_[3:]}" for k_, v in sorted(counts.items()) if k_.startswith("st"))
                 print(f"| {method} | {k} | {lazy.name.split('_BOX')[0]} | {registers} | {stack} | {spill_st}/{spill_ld} | "
-                      f"{loads} | {stores} | {widest_load_run(ptx, kind)} |", flush=True)
+                      f"{loads} | {stores} | {loads_in_flight(sass, kind)} |", flush=True)
     return 0
 
 

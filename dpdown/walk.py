@@ -154,9 +154,12 @@ class PoolingKernel:
                          for name, v in bindings.items()}
         self._variants = {}
 
-    def cuda_constants(self, channels, params):
+    def cuda_constants(self, channels, params, blocks):
         """What a CUDA variant must know at compile time: its per-thread array sizes."""
-        return {"ACC_WIDTH": int(self.rule["acc_width"](channels, params))}
+        from .walk_cuda import preload_rows
+
+        return {"ACC_WIDTH": int(self.rule["acc_width"](channels, params)),
+                "PRELOAD_ROWS": preload_rows(blocks["BOX_ROWS"], blocks["BOX_COLS"], channels)}
 
     def variant(self, work, target="cpu", params=None, footprint=None, **extra):
         """The kernel for this channel layout on ``target`` (``cpu`` or ``cuda``); ``extra``
@@ -164,8 +167,8 @@ class PoolingKernel:
         per block size of the ``footprint`` (:func:`_blocks`)."""
         channels = work.out_channels
         if target == "cuda":
-            layout, extra = channels, dict(_blocks(footprint, target), **extra,
-                                           **self.cuda_constants(channels, params))
+            blocks = _blocks(footprint, target)
+            layout, extra = channels, dict(blocks, **extra, **self.cuda_constants(channels, params, blocks))
         else:
             layout = channels if channels <= 4 else 0
         transfer = colour.transfer(work, target)
@@ -606,7 +609,7 @@ class SeparableKernel(PoolingKernel):
     def uses_lut(self, work):
         return self.lut and work.pixels.dtype.kind == "u" and work.alpha < 0 and not work.channel_pool[0]
 
-    def cuda_constants(self, channels, params):
+    def cuda_constants(self, channels, params, blocks):
         return {}
 
     def variant(self, work, target="cpu", params=None, footprint=None, final=False):

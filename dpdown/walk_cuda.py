@@ -53,14 +53,36 @@ def _pool(img, scale, row_start, row_stop, row_offset, row_weight, col_start, co
 
 def _pool_window(img, scale, y0, x0, rows, cols, unit, row_weight, first_row, col_weight, first_col, here,
                  params, acc, px):
-    """Accumulate the ``rows``×``cols`` footprint at (y0, x0); ``unit``: every weight 1."""
+    """Accumulate the ``rows``×``cols`` footprint at (y0, x0); ``unit``: every weight 1, and
+    the sizes are the block's (``BOX_ROWS``, ``BOX_COLS``)."""
+    if unit:
+        # PRELOAD_ROWS rows of pixels loaded first, then accumulated: a rule's branches (the
+        # slow path of a correctly rounded root) would keep each pixel's loads behind the
+        # last pixel's arithmetic
+        group = cuda.local.array((PRELOAD_ROWS, BOX_COLS, CHANNELS), float64)  # noqa: F821 (bound per variant)
+        for a0 in range(0, rows, PRELOAD_ROWS):  # noqa: F821
+            for a in range(PRELOAD_ROWS):  # noqa: F821
+                for b in range(cols):
+                    load_pixel(img, y0 + a0 + a, x0 + b, scale, ALPHA, CHANNELS, group[a, b])  # noqa: F821
+            for a in range(PRELOAD_ROWS):  # noqa: F821
+                for b in range(cols):
+                    at = (img, scale, y0 + a0 + a, x0 + b, a0 + a, b)
+                    accumulate(acc, 0, group[a, b], CHANNELS, here, 0, 1.0, params, at)  # noqa: F821
+        return
     for a in range(rows):
-        wy = 1.0 if unit else row_weight[first_row + a]
+        wy = row_weight[first_row + a]
         for b in range(cols):
-            load_pixel(img, y0 + a, x0 + b, scale, ALPHA, CHANNELS, px)  # noqa: F821 (bound per variant)
+            load_pixel(img, y0 + a, x0 + b, scale, ALPHA, CHANNELS, px)  # noqa: F821
             at = (img, scale, y0 + a, x0 + b, a, b)
-            w = 1.0 if unit else wy * col_weight[first_col + b]
-            accumulate(acc, 0, px, CHANNELS, here, 0, w, params, at)  # noqa: F821
+            accumulate(acc, 0, px, CHANNELS, here, 0, wy * col_weight[first_col + b], params, at)  # noqa: F821
+
+
+def preload_rows(box_rows, box_cols, channels, values=12):
+    """Rows of a block that ``_pool_window`` loads at once: the most that divide the block
+    and hold at most ``values`` values (1 without a block: its array still needs a size)."""
+    if not box_rows:
+        return 1
+    return max(d for d in range(1, box_rows + 1) if box_rows % d == 0 and (d == 1 or d * box_cols * channels <= values))
 
 
 def _separable(img, scale, row_start, row_stop, row_offset, row_weight, col_start, col_stop, col_offset,
