@@ -154,12 +154,9 @@ class PoolingKernel:
                          for name, v in bindings.items()}
         self._variants = {}
 
-    def cuda_constants(self, channels, params, blocks):
+    def cuda_constants(self, channels, params):
         """What a CUDA variant must know at compile time: its per-thread array sizes."""
-        from .walk_cuda import preload_rows
-
-        return {"ACC_WIDTH": int(self.rule["acc_width"](channels, params)),
-                "PRELOAD_ROWS": preload_rows(blocks["BOX_ROWS"], blocks["BOX_COLS"], channels)}
+        return {"ACC_WIDTH": int(self.rule["acc_width"](channels, params))}
 
     def variant(self, work, target="cpu", params=None, footprint=None, **extra):
         """The kernel for this channel layout on ``target`` (``cpu`` or ``cuda``); ``extra``
@@ -167,8 +164,8 @@ class PoolingKernel:
         per block size of the ``footprint`` (:func:`_blocks`)."""
         channels = work.out_channels
         if target == "cuda":
-            blocks = _blocks(footprint, target)
-            layout, extra = channels, dict(blocks, **extra, **self.cuda_constants(channels, params, blocks))
+            layout, extra = channels, dict(_blocks(footprint, target, channels), **extra,
+                                           **self.cuda_constants(channels, params))
         else:
             layout = channels if channels <= 4 else 0
         transfer = colour.transfer(work, target)
@@ -190,11 +187,11 @@ class PoolingKernel:
             helpers = {"encode": Lazy(encode.py_func, bindings=constants, inline="always")}
             helpers.update({f.py_func.__name__: Lazy(f.py_func, bindings=dict(constants, **helpers), inline="always")
                             for f in (_reduce, _insert, store)})
-            # the walkers' per-pixel helpers and footprint loops call the rule and the helpers above
+            # the walkers' per-pixel helpers and footprint loops call the rule and the helpers before them
             loader = pixel_loader(work, target)
-            helpers.update({f.__name__: Lazy(f, bindings=dict(constants, **rule, **helpers, load_pixel=loader),
-                                             inline="always")
-                            for f in (_exact_pixel.py_func, _pixel_values.py_func, _block_mean.py_func) + windows})
+            for f in (_exact_pixel.py_func, _pixel_values.py_func, _block_mean.py_func) + windows:
+                helpers[f.__name__] = Lazy(f, bindings=dict(constants, **rule, **helpers, load_pixel=loader),
+                                           inline="always")
             self._variants[key] = specialise(template, tag, CHANNEL_POOL=mode, load_pixel=loader,
                                              **helpers, **constants, **rule)
         return self._variants[key]
@@ -609,7 +606,7 @@ class SeparableKernel(PoolingKernel):
     def uses_lut(self, work):
         return self.lut and work.pixels.dtype.kind == "u" and work.alpha < 0 and not work.channel_pool[0]
 
-    def cuda_constants(self, channels, params, blocks):
+    def cuda_constants(self, channels, params):
         return {}
 
     def variant(self, work, target="cpu", params=None, footprint=None, final=False):
@@ -619,7 +616,7 @@ class SeparableKernel(PoolingKernel):
         # ranking and integer sums on the stored values
         plain = work.alpha < 0 and not work.channel_pool[0] and target == "cpu"
         ranked = plain and self.rule["transform"] is identity  # ranking: the term is the value itself
-        blocks = _blocks(footprint, target)
+        blocks = _blocks(footprint, target, work.out_channels)
         if reduce == TOP:  # r = params[0], compiled in: the slot loops unroll
             r = int(params[0])
             unit = footprint is not None and footprint.unit_coverage
@@ -666,21 +663,24 @@ class SeparableKernel(PoolingKernel):
 COMPILED_BLOCKS = frozenset(int(k) for k in os.environ.get("DPDOWN_COMPILED_BLOCKS", "2,3,4").split(",") if k.strip())
 
 
-def _blocks(footprint, target):
+def _blocks(footprint, target, channels=1):
     """``BOX_ROWS``/``BOX_COLS``: the block size, compiled in, where every coverage is 1 and
     the columns tile in blocks (``Axis.block``, which checks the column weights), both sizes in
     ``COMPILED_BLOCKS``. On the GPU, where each thread reads its own footprint, any footprints
-    of unit coverage whose longest spans are in ``COMPILED_BLOCKS`` (windows of any stride)."""
-    if footprint is None:
-        return dict(BOX_ROWS=0, BOX_COLS=0)
-    box_rows = footprint.rows.longest
+    of unit coverage whose longest spans are in ``COMPILED_BLOCKS`` (windows of any stride),
+    and ``PRELOAD_ROWS``, the rows of a block it loads at once (:func:`walk_cuda.preload_rows`)."""
+    box_rows = footprint.rows.longest if footprint is not None else 0
     if target == "cuda":
-        box_cols = footprint.cols.longest if footprint.unit_coverage and box_rows in COMPILED_BLOCKS else 0
+        box_cols = footprint.cols.longest if box_rows in COMPILED_BLOCKS and footprint.unit_coverage else 0
     else:
         box_cols = footprint.cols.block if box_rows in COMPILED_BLOCKS and (footprint.rows.weight == 1.0).all() else 0
-    if box_cols not in COMPILED_BLOCKS:
-        return dict(BOX_ROWS=0, BOX_COLS=0)
-    return dict(BOX_ROWS=box_rows, BOX_COLS=box_cols)
+    sizes = (box_rows, box_cols) if box_cols in COMPILED_BLOCKS else (0, 0)
+    blocks = dict(BOX_ROWS=sizes[0], BOX_COLS=sizes[1])
+    if target == "cuda":
+        from .walk_cuda import preload_rows
+
+        blocks["PRELOAD_ROWS"] = preload_rows(*sizes, channels)
+    return blocks
 
 
 def _no_term(*args):

@@ -63,7 +63,8 @@ def test_cuda_block_sizes_compiled_in(monkeypatch, name, params, twin, shape, ge
 
     monkeypatch.setattr(walk, "COMPILED_BLOCKS", frozenset({2, 3}))
     fp = footprints.plan(shape[:2], k=geometry["k"], stride=geometry.get("stride"))
-    assert walk._blocks(fp, "cuda") == dict(BOX_ROWS=geometry["k"], BOX_COLS=geometry["k"])
+    blocks = walk._blocks(fp, "cuda", shape[2])
+    assert (blocks["BOX_ROWS"], blocks["BOX_COLS"]) == (geometry["k"], geometry["k"])
     assert_cuda_equals_naive_and_cpu(name, params, twin, shape, geometry)
 
 
@@ -78,9 +79,13 @@ def assert_cuda_equals_naive_and_cpu(name, params, twin, shape, geometry):
         np.testing.assert_allclose(gpu, cpu, rtol=1e-6, atol=1e-9)
 
 
+@pytest.mark.parametrize("blocks", [frozenset(), frozenset({3})], ids=["run-time-sizes", "block-compiled-in"])
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
 @pytest.mark.parametrize("name", PLAIN)
-def test_cuda_every_method_and_dtype_through_the_api(name, dtype):
+def test_cuda_every_method_and_dtype_through_the_api(monkeypatch, name, dtype, blocks):
+    from dpdown import walk
+
+    monkeypatch.setattr(walk, "COMPILED_BLOCKS", blocks)  # integer pixels: table lookups in the blocks too
     img = random_image((10, 9, 3), dtype, seed=5)
     gpu = dpdown.downscale(img, 3, method=name, device="cuda")
     cpu = dpdown.downscale(img, 3, method=name)
