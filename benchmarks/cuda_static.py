@@ -185,11 +185,13 @@ def main(argv=None):
                 signature = tuple(typeof(a) for a in launch_args)
                 with compiling_for(cc):
                     ptx, _ = cuda.compile_ptx(lazy.python_function("cuda"), signature, cc=cc)
-                (stack, spill_st, spill_ld, registers), sass = assemble(ptx, cc, args.keep, f"{method}_k{k}_{lazy.name}")
-                counts = memory_instructions(ptx)
-                loads = ", ".join(f"{v}×{k_[3:]}" for k_, v in sorted(counts.items()) if k_.startswith("ld"))
-                stores = ", ".join(f"{v}×{k_[3:]}" for k_, v in sorted(counts.items()) if k_.startswith("st"))
-                print(f"| {method} | {k} | {lazy.name.split('_BOX')[0]} | {registers} | {stack} | {spill_st}/{spill_ld} | "
+                name = f"{method}_k{k}_{lazy.name}"
+                (stack, spill_st, spill_ld, registers), sass = assemble(ptx, cc, args.keep, name)
+                counts = sorted(memory_instructions(ptx).items())
+                loads = ", ".join(f"{n}×{op[3:]}" for op, n in counts if op.startswith("ld"))
+                stores = ", ".join(f"{n}×{op[3:]}" for op, n in counts if op.startswith("st"))
+                kernel = lazy.name.split("_BOX")[0]
+                print(f"| {method} | {k} | {kernel} | {registers} | {stack} | {spill_st}/{spill_ld} | "
                       f"{loads} | {stores} | {loads_in_flight(sass, kind)} |", flush=True)
     return 0
 

@@ -161,9 +161,9 @@ def _separable_term(px, w, first, params, lut, sums, ranked):
 TEMPLATES = {"pool": Lazy(_pool), "separable": Lazy(_separable)}
 # their footprint loops, bound per variant like the rule: called once with the block size
 # as constants (``BOX_ROWS``, ``BOX_COLS``: a unit-coverage footprint's full spans), where
-# the loops unroll and every load of the footprint is issued before the first is used —
-# the loads of k rows in flight at once, not one row at a time — and once with run-time
-# sizes (cut spans at the edge; other footprints)
+# the loops unroll and the pixels of ``PRELOAD_ROWS`` rows are all loaded before the first
+# is used — a thread's loads in flight together, not one pixel's — and once with run-time
+# sizes (spans cut by the edge; other footprints)
 WINDOWS = (_separable_load, _separable_term, _pool_window, _separable_window)  # callees first
 
 
