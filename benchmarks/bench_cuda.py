@@ -95,10 +95,10 @@ def main(argv=None):
 
     img = test_image(args.shape[1], args.shape[0])
     peak, name = peak_bandwidth()
-    host = to_working(img)
-    work = dataclasses.replace(host, final=True, device_pixels=cuda.to_device(host.pixels))
     if args.batch:
         return batch_table(args, img, name)
+    host = to_working(img)
+    work = dataclasses.replace(host, final=True, device_pixels=cuda.to_device(host.pixels))
     lines = [f"## CUDA kernels, {datetime.date.today()}: {name} (peak {peak / 1e9:.0f} GB/s); host {machine()}",
              "", f"{img.shape[1]}×{img.shape[0]} RGB uint8 ({img.shape[0] * img.shape[1] / 1e6:.0f} MP), default parameters; kernel = median of {args.repeat} runs.", "",
              "| method | k | kernel ms | GB/s | % of peak | end-to-end ms | CPU ms | GPU e2e speed-up |",

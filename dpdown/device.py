@@ -4,7 +4,7 @@ NVIDIA GPU). ``auto`` picks the GPU when one is usable, else the CPU with a one-
 On the GPU each thread has its own CUDA stream (:func:`stream`): every copy and kernel of a
 run goes on it, none on the default stream, which would wait for all the others. Pixels go
 to and from the GPU through page-locked ("pinned") buffers of the thread, copied at the
-bus's full speed and without blocking the other streams. So runs in different threads — the
+bus's full speed and without blocking the other streams (images up to STAGING_LIMIT). So runs in different threads — the
 workers of a GPU batch (:func:`dpdown.batch.run`) — overlap: one image's copies run while
 another's kernels do, and the decoding and encoding of others on the CPU meanwhile.
 
@@ -62,7 +62,8 @@ def resolve(device: str) -> str:
     return "cpu"
 
 
-_THREAD = threading.local()  # this thread's stream and pinned buffers
+_THREAD = threading.local()  # this thread's stream, pinned buffers and input image on the GPU
+STAGING_LIMIT = 256 << 20  # bytes: a larger image is copied from pageable memory, and not kept
 
 
 def stream():
@@ -76,8 +77,8 @@ def stream():
 
 def pinned(role, shape, dtype):
     """A page-locked host array of this thread for ``role`` (``"in"``, ``"out"``): one buffer
-    per role, kept and grown as needed, since allocating pinned memory costs far more than
-    copying into it."""
+    per role, kept and grown as needed up to STAGING_LIMIT, since allocating pinned memory
+    costs far more than copying into it."""
     from numba import cuda
 
     nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
@@ -90,12 +91,23 @@ def pinned(role, shape, dtype):
 
 def to_device(pixels):
     """The image's pixels in GPU memory, copied on this thread's stream through its pinned
-    input buffer (free again once the run's result is back: :func:`to_host` waits for it)."""
+    input buffer into its last input's GPU array where the shape and dtype match (a batch of
+    equal images allocates and frees no GPU memory for them: freeing waits for the device)."""
     from numba import cuda
 
+    current = stream()
+    current.synchronize()  # a failed run's copy from these buffers may still be queued
+    if pixels.nbytes > STAGING_LIMIT:
+        return cuda.to_device(np.ascontiguousarray(pixels), stream=current)
     staged = pinned("in", pixels.shape, pixels.dtype)
     staged[...] = pixels
-    return cuda.to_device(staged, stream=stream())
+    kept = getattr(_THREAD, "pixels", None)
+    if kept is not None and kept.shape == pixels.shape and kept.dtype == pixels.dtype:
+        cuda.to_device(staged, stream=current, to=kept)
+    else:
+        _THREAD.pixels = None  # freed before the new one is allocated
+        _THREAD.pixels = kept = cuda.to_device(staged, stream=current)
+    return kept
 
 
 def on_gpu(array) -> bool:
@@ -108,6 +120,10 @@ def to_host(array):
     thread's stream into its pinned output buffer, waited for, and copied out of it."""
     if not on_gpu(array):
         return array
+    if array.nbytes > STAGING_LIMIT:
+        host = array.copy_to_host(stream=stream())
+        stream().synchronize()
+        return host
     staged = pinned("out", array.shape, array.dtype)
     array.copy_to_host(staged, stream=stream())
     stream().synchronize()

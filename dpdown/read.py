@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+import threading
 import warnings
 from dataclasses import dataclass, field
 
@@ -139,12 +140,17 @@ def _orientation(label, value):
     return value
 
 
+_PILLOW_LIMIT = threading.Lock()
+
+
 def _read_pillow(label, src, max_pixels) -> Image:
     from PIL import Image as PILImage, UnidentifiedImageError
 
     notes = []
     try:
-        with warnings.catch_warnings():
+        # Pillow's limit and the warning filters are process-wide: one thread at a time (the
+        # threads of a GPU batch or a Dask worker), or one could leave the limit off for good
+        with _PILLOW_LIMIT, warnings.catch_warnings():
             warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
             limit, PILImage.MAX_IMAGE_PIXELS = PILImage.MAX_IMAGE_PIXELS, None  # our own check below
             try:

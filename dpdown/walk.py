@@ -669,7 +669,9 @@ def _blocks(footprint, target, channels=1):
     ``COMPILED_BLOCKS``. On the GPU, where each thread reads its own footprint, any footprints
     of unit coverage whose longest spans are in ``COMPILED_BLOCKS`` (windows of any stride),
     and ``PRELOAD_ROWS``, the rows of a block it loads at once (:func:`walk_cuda.preload_rows`)."""
-    box_rows = footprint.rows.longest if footprint is not None else 0
+    if footprint is None:
+        return dict(BOX_ROWS=0, BOX_COLS=0, **({"PRELOAD_ROWS": 1} if target == "cuda" else {}))
+    box_rows = footprint.rows.longest
     if target == "cuda":
         box_cols = footprint.cols.longest if box_rows in COMPILED_BLOCKS and footprint.unit_coverage else 0
     else:

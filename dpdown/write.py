@@ -10,11 +10,13 @@ profile only). ``"-"`` writes standard output, in one piece once encoded.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import struct
 import sys
 import socket
+import threading
 import zlib
 
 import numpy as np
@@ -86,7 +88,8 @@ def write_atomic(path, produce, overwrite: bool = False) -> None:
             produce(stream)
         os.replace(tmp, path)
     except BaseException as exc:
-        os.unlink(tmp)
+        with contextlib.suppress(FileNotFoundError):  # never hide why the write failed
+            os.unlink(tmp)
         if isinstance(exc, OSError):
             raise ImageError(f"{path}: cannot write ({exc})") from None
         raise
@@ -175,9 +178,12 @@ def _chunk(kind: bytes, body: bytes) -> bytes:
 
 
 def part_name(path) -> str:
-    """The temporary name ``path`` is written under: hidden, beside it, naming its writer."""
+    """The temporary name ``path`` is written under: hidden, beside it, naming its writer —
+    host, process and thread, since the threads of a GPU batch or a Dask worker may write two
+    inputs that map to one output name at once."""
     folder, name = os.path.split(os.fspath(path))
-    return os.path.join(folder, f".{name}.{socket.gethostname()}-{os.getpid()}{PART_SUFFIX}")
+    writer = f"{socket.gethostname()}-{os.getpid()}-{threading.get_ident()}"
+    return os.path.join(folder, f".{name}.{writer}{PART_SUFFIX}")
 
 
 def remove_stale_parts(folder) -> None:
@@ -191,8 +197,8 @@ def remove_stale_parts(folder) -> None:
     for name in names:
         if not (name.startswith(".") and name.endswith(PART_SUFFIX)):
             continue
-        writer_host, _, pid = name[:-len(PART_SUFFIX)].rsplit(".", 1)[-1].rpartition("-")
-        if writer_host == host and pid.isdigit() and not _alive(int(pid)):
+        writer = name[:-len(PART_SUFFIX)].rsplit(".", 1)[-1].rsplit("-", 2)  # host, pid, thread
+        if len(writer) == 3 and writer[0] == host and writer[1].isdigit() and not _alive(int(writer[1])):
             try:
                 os.unlink(os.path.join(folder, name))
             except OSError:

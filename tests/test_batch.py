@@ -86,7 +86,7 @@ def test_existing_outputs_refused_then_resumed_with_skip_existing(tree, tmp_path
     # a run interrupted after two files, one of them killed while writing
     os.remove(out / "keong_avg_k2.png")
     os.remove(out / "sub" / "deeper" / "gray_avg_k2.png")
-    stale = out / f".keong_avg_k2.png.{socket.gethostname()}-{_dead_pid()}{PART_SUFFIX}"
+    stale = out / f".keong_avg_k2.png.{socket.gethostname()}-{_dead_pid()}-140001{PART_SUFFIX}"
     stale.write_bytes(b"half an image")
     kept = (out / "flower_avg_k2.png").stat().st_mtime_ns
 
@@ -204,3 +204,33 @@ def test_glob_without_match_and_file_as_output_folder(tree, tmp_path):
     target.write_bytes(b"x")
     result = run(tree / "flower.png", tree / "keong.png", "-o", target, "-k", "2")
     assert result.exit_code == 2 and "must be a folder" in result.output
+
+
+def test_threads_write_under_their_own_part_names(tmp_path):
+    """Two threads (a GPU batch's, a Dask worker's) writing inputs that map to one output name
+    (a.png and a.bmp with --format png) each write a file of their own, then rename it."""
+    import threading
+
+    from dpdown.write import part_name, write_atomic
+
+    target = tmp_path / "a.png"
+    names, failures, started = [], [], threading.Barrier(2)
+
+    def produce(stream):
+        started.wait(timeout=10)  # both writers are inside write_atomic at once
+        names.append(part_name(target))  # this writer's temporary file
+        stream.write(b"whole " * 1000)
+
+    def write():
+        try:
+            write_atomic(target, produce, True)
+        except Exception as exc:
+            failures.append(exc)
+
+    writers = [threading.Thread(target=write) for _ in range(2)]
+    for w in writers:
+        w.start()
+    for w in writers:
+        w.join()
+    assert not failures and len(set(names)) == 2
+    assert target.read_bytes() == b"whole " * 1000 and files_under(tmp_path) == ["a.png"]

@@ -203,8 +203,9 @@ def launches_and_copies(monkeypatch):
     return seen
 
 
-@pytest.mark.parametrize("name", PLAIN)
-def test_every_gpu_copy_and_kernel_goes_on_the_threads_stream(name, launches_and_copies):
+@pytest.mark.parametrize("name,params", [(name, {}) for name in PLAIN] + [("dpp", dict(guide="full"))],
+                         ids=PLAIN + ["dpp-full"])
+def test_every_gpu_copy_and_kernel_goes_on_the_threads_stream(name, params, launches_and_copies):
     import threading
 
     img = random_image((10, 9, 3), np.uint8)
@@ -212,7 +213,7 @@ def test_every_gpu_copy_and_kernel_goes_on_the_threads_stream(name, launches_and
 
     def work():
         streams["run"] = devices.stream()
-        dpdown.downscale(img, 2, method=name, device="cuda")
+        dpdown.downscale(img, 2, method=name, device="cuda", **params)
 
     thread = threading.Thread(target=work)
     thread.start()
@@ -231,6 +232,21 @@ def test_pinned_buffers_are_kept_per_thread_and_grown():
     assert grown.nbytes == 12000 and grown.shape == (40, 50, 3)
     assert devices.pinned("out", (1,), np.uint8).__array_interface__["data"][0] != \
         grown.__array_interface__["data"][0]
+
+
+def test_a_threads_input_on_the_gpu_is_reused_for_equal_images(monkeypatch):
+    a, b = random_image((6, 5, 3), np.uint8, seed=1), random_image((6, 5, 3), np.uint8, seed=2)
+    first = devices.to_device(a)
+    second = devices.to_device(b)  # same shape and dtype: the same GPU array, refilled
+    assert second is first
+    np.testing.assert_array_equal(devices.to_host(second), b)
+    other = devices.to_device(a[:4])
+    assert other is not first
+    np.testing.assert_array_equal(devices.to_host(other), a[:4])
+    monkeypatch.setattr(devices, "STAGING_LIMIT", 50)  # larger: pageable copies, nothing kept
+    big = devices.to_device(b)
+    assert big is not devices.to_device(b)
+    np.testing.assert_array_equal(devices.to_host(big), b)
 
 
 def test_gpu_batch_runs_in_threads_with_the_cpus_results(tmp_path, monkeypatch):
