@@ -179,19 +179,19 @@ class PoolingKernel:
                    + (f"_p{mode}x{size}" if mode else "") + (f"_lin{transfer[0]}x{transfer[1]}" if transfer[0] else "")
                    + "".join(f"_{k}{v.__name__ if isinstance(v, type) else int(v)}" for k, v in key[5])
                    + ("_cuda" if target == "cuda" else ""))
+            walkers = [(f.py_func.__name__, f.py_func) for f in (_exact_pixel, _pixel_values, _block_mean)]
             if target == "cuda":
-                from .walk_cuda import TEMPLATES, WINDOWS
-                template, windows = TEMPLATES[self.cuda_template], WINDOWS
+                from .walk_cuda import TEMPLATES, footprint_helpers
+                template, walkers = TEMPLATES[self.cuda_template], footprint_helpers(self.cuda_template)
             else:
-                template, windows = self.template, ()
+                template = self.template
             helpers = {"encode": Lazy(encode.py_func, bindings=constants, inline="always")}
             helpers.update({f.py_func.__name__: Lazy(f.py_func, bindings=dict(constants, **helpers), inline="always")
                             for f in (_reduce, _insert, store)})
             # the walkers' per-pixel helpers and footprint loops call the rule and the helpers before them
             loader = pixel_loader(work, target)
-            for f in (_exact_pixel.py_func, _pixel_values.py_func, _block_mean.py_func) + windows:
-                helpers[f.__name__] = Lazy(f, bindings=dict(constants, **rule, **helpers, load_pixel=loader),
-                                           inline="always")
+            for name, f in walkers:
+                helpers[name] = Lazy(f, bindings=dict(constants, **rule, **helpers, load_pixel=loader), inline="always")
             self._variants[key] = specialise(template, tag, CHANNEL_POOL=mode, load_pixel=loader,
                                              **helpers, **constants, **rule)
         return self._variants[key]

@@ -39,50 +39,19 @@ def _pool(img, scale, row_start, row_stop, row_offset, row_weight, col_start, co
     px = cuda.local.array(CHANNELS, float64)  # noqa: F821
     vals = cuda.local.array(CHANNELS, float64)  # noqa: F821
     here = ref[i:i + 1, j:j + 1]
-    y0, x0 = row_start[i], col_start[j]
-    rows, cols = row_stop[i] - y0, col_stop[j] - x0
-    if BOX_ROWS > 0 and rows == BOX_ROWS and cols == BOX_COLS:  # noqa: F821
-        _pool_window(img, scale, y0, x0, BOX_ROWS, BOX_COLS, True, row_weight, 0, col_weight, 0,  # noqa: F821
-                     here, params, acc, px)
-    else:
-        _pool_window(img, scale, y0, x0, rows, cols, False, row_weight, row_offset[i], col_weight, col_offset[j],
-                     here, params, acc, px)
+    _footprint(img, scale, i, j, row_start, row_stop, row_offset, row_weight, col_start, col_stop,  # noqa: F821
+               col_offset, col_weight, px, (acc, here, params))
     finalize(acc[0], here[0, 0], params, vals)  # noqa: F821
     store(out, i, j, vals, CHANNELS, top, final)  # noqa: F821
 
 
-def _pool_window(img, scale, y0, x0, rows, cols, unit, row_weight, first_row, col_weight, first_col, here,
-                 params, acc, px):
-    """Accumulate the ``rows``×``cols`` footprint at (y0, x0); ``unit``: every weight 1, and
-    the sizes are the block's (``BOX_ROWS``, ``BOX_COLS``)."""
-    if unit:
-        # PRELOAD_ROWS rows of pixels loaded first, then accumulated: a rule's branches (the
-        # slow path of a correctly rounded root) would keep each pixel's loads behind the
-        # last pixel's arithmetic
-        group = cuda.local.array((PRELOAD_ROWS, BOX_COLS, CHANNELS), float64)  # noqa: F821 (bound per variant)
-        for a0 in range(0, rows, PRELOAD_ROWS):  # noqa: F821
-            for a in range(PRELOAD_ROWS):  # noqa: F821
-                for b in range(cols):
-                    load_pixel(img, y0 + a0 + a, x0 + b, scale, ALPHA, CHANNELS, group[a, b])  # noqa: F821
-            for a in range(PRELOAD_ROWS):  # noqa: F821
-                for b in range(cols):
-                    at = (img, scale, y0 + a0 + a, x0 + b, a0 + a, b)
-                    accumulate(acc, 0, group[a, b], CHANNELS, here, 0, 1.0, params, at)  # noqa: F821
-        return
-    for a in range(rows):
-        wy = row_weight[first_row + a]
-        for b in range(cols):
-            load_pixel(img, y0 + a, x0 + b, scale, ALPHA, CHANNELS, px)  # noqa: F821
-            at = (img, scale, y0 + a, x0 + b, a, b)
-            accumulate(acc, 0, px, CHANNELS, here, 0, wy * col_weight[first_col + b], params, at)  # noqa: F821
+def _pool_load(img, y, x, scale, px):
+    load_pixel(img, y, x, scale, ALPHA, CHANNELS, px)  # noqa: F821 (bound per variant)
 
 
-def preload_rows(box_rows, box_cols, channels, values=12):
-    """Rows of a block that ``_pool_window`` loads at once: the most that divide the block
-    and hold at most ``values`` values (1 without a block: its array still needs a size)."""
-    if not box_rows:
-        return 1
-    return max(d for d in range(1, box_rows + 1) if box_rows % d == 0 and (d == 1 or d * box_cols * channels <= values))
+def _pool_visit(img, scale, y, x, a, b, px, w, state):
+    acc, here, params = state
+    accumulate(acc, 0, px, CHANNELS, here, 0, w, params, (img, scale, y, x, a, b))  # noqa: F821 (bound per rule)
 
 
 def _separable(img, scale, row_start, row_stop, row_offset, row_weight, col_start, col_stop, col_offset,
@@ -94,45 +63,14 @@ def _separable(img, scale, row_start, row_stop, row_offset, row_weight, col_star
     sums = cuda.local.array((CHANNELS, SUMS), float64)  # noqa: F821
     ranked = cuda.local.array((SUMS, CHANNELS), float64)  # noqa: F821 (REDUCE = TOP: slot by channel)
     vals = cuda.local.array(CHANNELS, float64)  # noqa: F821
-    y0, x0 = row_start[i], col_start[j]
-    rows, cols = row_stop[i] - y0, col_stop[j] - x0
-    if BOX_ROWS > 0 and rows == BOX_ROWS and cols == BOX_COLS:  # noqa: F821
-        total = _separable_window(img, scale, y0, x0, BOX_ROWS, BOX_COLS, True, row_weight, 0,  # noqa: F821
-                                  col_weight, 0, params, lut, sums, ranked, px)
-    else:
-        total = _separable_window(img, scale, y0, x0, rows, cols, False, row_weight, row_offset[i], col_weight,
-                                  col_offset[j], params, lut, sums, ranked, px)
+    total = _footprint(img, scale, i, j, row_start, row_stop, row_offset, row_weight, col_start,  # noqa: F821
+                       col_stop, col_offset, col_weight, px, (params, lut, sums, ranked))
     for c in range(CHANNELS):  # noqa: F821
         if REDUCE == TOP:  # noqa: F821
             for s in range(SUMS):  # noqa: F821
                 sums[c, s] = ranked[s, c]
         vals[c] = finish(sums[c], total, params)  # noqa: F821
     store(out, i, j, vals, CHANNELS, top, final)  # noqa: F821
-
-
-def _separable_window(img, scale, y0, x0, rows, cols, unit, row_weight, first_row, col_weight, first_col,
-                      params, lut, sums, ranked, px):
-    """Reduce the ``rows``×``cols`` footprint at (y0, x0) into ``sums`` (or ``ranked``);
-    ``unit``: every weight 1, and the sizes are the block's. Returns the total weight."""
-    if unit:  # as _pool_window: PRELOAD_ROWS rows of pixels loaded first
-        group = cuda.local.array((PRELOAD_ROWS, BOX_COLS, CHANNELS), float64)  # noqa: F821 (bound per variant)
-        for a0 in range(0, rows, PRELOAD_ROWS):  # noqa: F821
-            for a in range(PRELOAD_ROWS):  # noqa: F821
-                for b in range(cols):
-                    _separable_load(img, y0 + a0 + a, x0 + b, scale, group[a, b])
-            for a in range(PRELOAD_ROWS):  # noqa: F821
-                for b in range(cols):
-                    _separable_term(group[a, b], 1.0, a0 + a == 0 and b == 0, params, lut, sums, ranked)
-        return float(rows * cols)
-    total = 0.0
-    for a in range(rows):
-        wy = row_weight[first_row + a]
-        for b in range(cols):
-            w = wy * col_weight[first_col + b]
-            total += w
-            _separable_load(img, y0 + a, x0 + b, scale, px)
-            _separable_term(px, w, a == 0 and b == 0, params, lut, sums, ranked)
-    return total
 
 
 def _separable_load(img, y, x, scale, px):
@@ -145,8 +83,10 @@ def _separable_load(img, y, x, scale, px):
         load_pixel(img, y, x, scale, ALPHA, CHANNELS, px)  # noqa: F821
 
 
-def _separable_term(px, w, first, params, lut, sums, ranked):
+def _separable_visit(img, scale, y, x, a, b, px, w, state):
     """Add the pixel ``px`` (as :func:`_separable_load` gives it), of weight ``w``, to the sums."""
+    params, lut, sums, ranked = state
+    first = a == 0 and b == 0
     for c in range(CHANNELS):  # noqa: F821 (bound per variant)
         if USE_LUT:  # noqa: F821 — integer pixels: each term looked up, not computed
             for s in range(SUMS):  # noqa: F821
@@ -158,13 +98,63 @@ def _separable_term(px, w, first, params, lut, sums, ranked):
                 sums[c, s] = _reduce(sums[c, s], transform(px[c], s, params), w, first)  # noqa: F821
 
 
+def _footprint(img, scale, i, j, row_start, row_stop, row_offset, row_weight, col_start, col_stop, col_offset,
+               col_weight, px, state):
+    """Each pixel of output (i, j)'s footprint ``load``-ed into ``px`` and ``visit``-ed with
+    its weight (the template's pair, bound per variant); returns the total weight. Full spans
+    of a unit-coverage footprint take :func:`_window` with the block size as constants
+    (``BOX_ROWS``, ``BOX_COLS``), where its loops unroll; the rest, with run-time sizes."""
+    y0, x0 = row_start[i], col_start[j]
+    rows, cols = row_stop[i] - y0, col_stop[j] - x0
+    if BOX_ROWS > 0 and rows == BOX_ROWS and cols == BOX_COLS:  # noqa: F821 (bound per variant)
+        return _window(img, scale, y0, x0, BOX_ROWS, BOX_COLS, True, row_weight, 0, col_weight, 0,  # noqa: F821
+                       px, state)
+    return _window(img, scale, y0, x0, rows, cols, False, row_weight, row_offset[i], col_weight, col_offset[j],
+                   px, state)
+
+
+def _window(img, scale, y0, x0, rows, cols, unit, row_weight, first_row, col_weight, first_col, px, state):
+    """The ``rows``×``cols`` footprint at (y0, x0); ``unit``: every weight 1, and the sizes
+    are the block's. There ``PRELOAD_ROWS`` rows of pixels are loaded before any is visited:
+    a rule's branches (the slow path of a correctly rounded root) would otherwise keep each
+    pixel's loads behind the last pixel's arithmetic."""
+    if unit:
+        group = cuda.local.array((PRELOAD_ROWS, BOX_COLS, CHANNELS), float64)  # noqa: F821 (bound per variant)
+        for a0 in range(0, rows, PRELOAD_ROWS):  # noqa: F821
+            for a in range(PRELOAD_ROWS):  # noqa: F821
+                for b in range(cols):
+                    load(img, y0 + a0 + a, x0 + b, scale, group[a, b])  # noqa: F821 (bound per template)
+            for a in range(PRELOAD_ROWS):  # noqa: F821
+                for b in range(cols):
+                    visit(img, scale, y0 + a0 + a, x0 + b, a0 + a, b, group[a, b], 1.0, state)  # noqa: F821
+        return float(rows * cols)
+    total = 0.0
+    for a in range(rows):
+        wy = row_weight[first_row + a]
+        for b in range(cols):
+            w = wy * col_weight[first_col + b]
+            total += w
+            load(img, y0 + a, x0 + b, scale, px)  # noqa: F821
+            visit(img, scale, y0 + a, x0 + b, a, b, px, w, state)  # noqa: F821
+    return total
+
+
+def preload_rows(box_rows, box_cols, channels, values=12):
+    """Rows of a block that :func:`_window` loads at once: the most that divide the block
+    and hold at most ``values`` values (1 without a block: its array still needs a size)."""
+    if not box_rows:
+        return 1
+    return max(d for d in range(1, box_rows + 1) if box_rows % d == 0 and (d == 1 or d * box_cols * channels <= values))
+
+
 TEMPLATES = {"pool": Lazy(_pool), "separable": Lazy(_separable)}
-# their footprint loops, bound per variant like the rule: called once with the block size
-# as constants (``BOX_ROWS``, ``BOX_COLS``: a unit-coverage footprint's full spans), where
-# the loops unroll and the pixels of ``PRELOAD_ROWS`` rows are all loaded before the first
-# is used — a thread's loads in flight together, not one pixel's — and once with run-time
-# sizes (spans cut by the edge; other footprints)
-WINDOWS = (_separable_load, _separable_term, _pool_window, _separable_window)  # callees first
+
+
+def footprint_helpers(template):
+    """What a template's variant binds, callees first: its ``load`` and ``visit``, then the
+    footprint loops that call them."""
+    load, visit = {"pool": (_pool_load, _pool_visit), "separable": (_separable_load, _separable_visit)}[template]
+    return [("load", load), ("visit", visit), ("_window", _window), ("_footprint", _footprint)]
 
 
 def grid(shape):
