@@ -133,6 +133,12 @@ def downscale_files(inputs, output=None, k=None, *, recursive=False, jobs=None, 
         Every file's outcome (``done``, ``skipped`` or ``failed`` with a reason), the wall
         time and throughput. A bad file never raises; bad arguments do.
 
+    Raises
+    ------
+    dpdown.errors.Interrupted
+        On Ctrl-C or SIGTERM (a ``KeyboardInterrupt``), once the files being written are
+        finished; its ``summary`` holds the outcomes so far and the files not done.
+
     Examples
     --------
     >>> summary = downscale_files("photos/", "small/", recursive=True, shape=(None, 1920))

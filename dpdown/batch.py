@@ -13,19 +13,22 @@ or out, another's kernels run, and the others decode and encode on the CPU.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import glob
 import os
 import signal
 import string
+import tempfile
 import threading
 import time
+import warnings
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
-from .errors import DpdownError, ParameterError
+from .errors import DpdownError, ImageError, Interrupted, ParameterError
 from .files import FileOptions
 from .formats import EXTENSIONS, FORMATS, READABLE
 
@@ -68,8 +71,12 @@ class Outcome:
 
 @dataclass
 class Summary:
+    """Every file's :class:`Outcome`, the wall time, and (for an interrupted run) the inputs
+    that had not finished."""
+
     outcomes: list
     wall: float
+    unfinished: list = field(default_factory=list)
 
     def count(self, status):
         return sum(o.status == status for o in self.outcomes)
@@ -161,6 +168,16 @@ def check_name(template):
     if unknown:
         raise ParameterError(f"--name {template!r}: unknown field {{{unknown[0]}}}; "
                              f"use {', '.join('{' + f + '}' for f in NAME_FIELDS)}")
+    example = template.format(stem="x", ext="png", method="m", k=2, size="1x1", tag="k2")
+    if not _inside(example):
+        raise ParameterError(f"--name {template!r}: a name must stay inside the output folder "
+                             "(subfolders are fine; no absolute path, no '..' above it)")
+
+
+def _inside(name) -> bool:
+    """Whether the relative file name ``name`` stays inside the folder it is joined to."""
+    parts = os.path.normpath(name).split(os.sep)
+    return bool(name) and not os.path.isabs(name) and not name.endswith(("/", os.sep)) and parts[0] != ".."
 
 
 def output_name(job: Job, source: str, out_shape) -> str:
@@ -196,13 +213,19 @@ def process(job: Job, item: Item) -> Outcome:
     from .read import image_shape
 
     def target_for(out_shape):
-        target = os.path.join(item.out_dir, output_name(job, item.source, out_shape))
+        name = output_name(job, item.source, out_shape)
+        if not _inside(name):  # check_name refuses such templates; a field's value must not escape either
+            raise ParameterError(f"{item.source}: output name {name!r} leaves the output folder")
+        target = os.path.join(item.out_dir, name)
         if job.skip_existing and os.path.exists(target):
             raise _Skip(target)
+        _make_folder(os.path.dirname(target))  # --name may have subfolders
         return target
 
     target = item.out_file
     try:
+        if item.source != "-" and not os.path.exists(item.source):  # before any folder is made for it
+            raise ImageError(f"{item.source}: no such file or folder")
         if target is None:  # named before decoding where the header tells the size
             shape = image_shape(item.source)
             target = target_for(_out_shape(job, shape)) if shape is not None else target_for
@@ -213,14 +236,13 @@ def process(job: Job, item: Item) -> Outcome:
                 raise ParameterError(f"{target}: refusing to overwrite the input (use --overwrite)")
             raise DpdownError(f"{target}: already exists (use --overwrite to replace it, "
                               "--skip-existing to keep it)")
-        if item.out_dir:
-            os.makedirs(item.out_dir, exist_ok=True)
+        _make_folder(item.out_dir)
         report = scale_file(item.source, target, job.files, **job.downscale)
     except _Skip as skip:
         return Outcome(item.source, str(skip), "skipped", "output exists")
     except DpdownError as exc:
-        return Outcome(item.source, target if isinstance(target, str) else None, "failed", str(exc),
-                       exc.exit_code)
+        target = target if isinstance(target, str) else None
+        return Outcome(item.source, target, "failed", _naming(str(exc), item.source, target), exc.exit_code)
     except MemoryError:
         return Outcome(item.source, None, "failed", f"{item.source}: out of memory", 1)
     except Exception as exc:  # an unforeseen failure of one file must not stop the batch
@@ -229,13 +251,43 @@ def process(job: Job, item: Item) -> Outcome:
     return Outcome(item.source, report.target, "done", pixels=w * h, seconds=report.seconds, notes=report.notes)
 
 
+def _naming(reason, source, target):
+    """``reason`` as a line that names the file it is about."""
+    return reason if source in reason or (target and target in reason) else f"{source}: {reason}"
+
+
+def _make_folder(folder):
+    if folder:
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as exc:
+            raise ImageError(f"{folder}: cannot create the output folder ({exc.strerror})") from None
+
+
+def unwritable(folder) -> str | None:
+    """Why no output can be written in ``folder`` (created if missing), or None if one can:
+    a file is made there and removed, which holds for root and read-only file systems too."""
+    try:
+        _make_folder(folder)
+        with tempfile.TemporaryFile(dir=folder or "."):
+            pass
+    except ImageError as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"{folder}: cannot write to the output folder ({exc.strerror})"
+    return None
+
+
 # ---- many files ----------------------------------------------------------------------------
 
 def run(job: Job, items, jobs=None, dask=None, on_outcome=None) -> Summary:
     """Process ``items`` in-process (``jobs=1``), in ``jobs`` worker processes (default: one
     per core), or on the Dask scheduler at address ``dask``; ``on_outcome`` is called in
-    this process as each file finishes. Ctrl-C or SIGTERM stops the run with no partial file
-    left (``KeyboardInterrupt`` is re-raised after the workers are stopped).
+    this process as each file finishes. Output folders are tried first: where no file can be
+    written, its inputs fail at once, and if none can be, that is one error before any file.
+    Ctrl-C or SIGTERM stops the run with no partial file left: :class:`dpdown.errors.Interrupted`
+    (a ``KeyboardInterrupt``) is raised after the workers are stopped, its ``summary`` saying
+    what finished and what did not.
 
     The device is settled once, here: ``cuda`` without a GPU is one error before any file,
     and on the GPU the ``jobs`` workers are threads (see the module's note)."""
@@ -255,8 +307,22 @@ def run(job: Job, items, jobs=None, dask=None, on_outcome=None) -> Summary:
         return Outcome(item.source, None, "failed", f"{item.source}: {reason}", 1)
 
     start = time.perf_counter()
+    blocked = {} if dask else {folder: why for folder in sorted({item.out_dir for item in items})
+                               if (why := unwritable(folder))}
+    if blocked and len(blocked) == len({item.out_dir for item in items}):
+        raise ImageError(next(iter(blocked.values())) + ("" if len(blocked) == 1 else
+                                                          f" (and {len(blocked) - 1} other output folders)"))
+    for item in items:
+        if item.out_dir in blocked:
+            done(Outcome(item.source, None, "failed", f"{item.source}: {blocked[item.out_dir]}", 1))
     try:
-        run_tasks(functools.partial(process, job), items, jobs, dask, done, lost, threads=device == "cuda")
+        run_tasks(functools.partial(process, job), [i for i in items if i.out_dir not in blocked], jobs, dask,
+                  done, lost, threads=device == "cuda")
+    except KeyboardInterrupt as exc:
+        finished = {o.source for o in outcomes}
+        summary = Summary(outcomes, time.perf_counter() - start,
+                          [item.source for item in items if item.source not in finished])
+        raise Interrupted(getattr(exc, "signum", signal.SIGINT), summary) from None
     finally:
         from .write import remove_stale_parts
 
@@ -303,7 +369,7 @@ def _main_thread():
 
 
 def _interrupt(signum, frame):
-    raise KeyboardInterrupt
+    raise Interrupted(signum)
 
 
 def _init_worker(threads):
@@ -313,45 +379,103 @@ def _init_worker(threads):
 
 
 def _run_pool(task, items, jobs, done, lost):
-    """Up to ``2·jobs`` files in flight, so memory stays bounded however many there are. A
-    worker that dies (killed, out of memory) fails only the files it and its pool held."""
+    """Up to ``2·jobs`` files in flight, so memory stays bounded however many there are.
+
+    A worker that dies (killed, out of memory) breaks its pool, and with it every file then in
+    flight: those are tried again one at a time in a new pool, so a file fails only if its
+    worker dies again with no other file beside it; the rest go on in the new pool."""
     import multiprocessing
 
     threads = max(1, available_cores() // jobs)
     pending = list(reversed(items))
-    while pending:
+    suspects = []  # in flight when a worker died
+    while pending or suspects:
         pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_init_worker, initargs=(threads,))
-        in_flight = {}
         try:
-            while pending or in_flight:
-                while pending and len(in_flight) < 2 * jobs:
-                    item = pending.pop()
-                    in_flight[pool.submit(task, item)] = item
-                finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    item = in_flight.pop(future)
-                    done(future.result())
+            _retry_alone(pool, task, suspects, done, lost)
+            _fill_pool(pool, task, pending, 2 * jobs, done, suspects)
         except BrokenProcessPool:
-            for item in in_flight.values():
-                done(lost(item, "the worker process died (killed, or out of memory)"))
+            pass
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _retry_alone(pool, task, suspects, done, lost):
+    """Run each suspect alone in ``pool``: one whose worker dies fails (BrokenProcessPool is re-raised
+    for a new pool)."""
+    while suspects:
+        item = suspects[-1]
+        try:
+            result = pool.submit(task, item).result()
+        except BrokenProcessPool:
+            suspects.pop()
+            done(lost(item, "the worker process died while processing it, also when tried alone "
+                            "(killed, or out of memory)"))
+            raise
+        suspects.pop()
+        done(result)
+
+
+def _fill_pool(pool, task, pending, limit, done, suspects):
+    """Up to ``limit`` of ``pending`` in flight in ``pool`` until all are done; if the pool breaks, the
+    files it held move to ``suspects`` and BrokenProcessPool is raised."""
+    in_flight = {}
+    with _finishing(in_flight, done):
+        while pending or in_flight:
+            while pending and len(in_flight) < limit:
+                item = pending.pop()
+                in_flight[pool.submit(task, item)] = item
+            wait(in_flight, return_when=FIRST_COMPLETED)
+            if _take_finished(in_flight, done):
+                suspects.extend(reversed(in_flight.values()))
+                warnings.warn(f"a worker process died (killed, or out of memory); the {len(in_flight)} files it "
+                              "and its pool had in flight are tried again, one at a time", RuntimeWarning,
+                              stacklevel=3)
+                raise BrokenProcessPool("a worker process died")
+
+
+def _take_finished(in_flight, done) -> bool:
+    """``done`` for each finished future of ``in_flight``, removed from it; whether the pool broke
+    (its futures stay)."""
+    broken = False
+    for future in [f for f in in_flight if f.done()]:
+        if isinstance(future.exception(), BrokenProcessPool):
+            broken = True
+            continue
+        del in_flight[future]
+        done(future.result())  # re-raises what a task did not catch: not ours to hide
+    return broken
+
+
+@contextlib.contextmanager
+def _finishing(in_flight, done):
+    """On Ctrl-C or SIGTERM, the files of ``in_flight`` not started are dropped, and those
+    running finish (whole, or not at all) and are reported before the interrupt goes on."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        for future in in_flight:
+            future.cancel()
+        for future in in_flight:
+            if not future.cancelled() and future.exception() is None:
+                done(future.result())
+        raise
+
+
 def _run_threads(task, items, jobs, done):
-    """Up to ``2·jobs`` files in flight in ``jobs`` threads; on Ctrl-C the files not started
-    are dropped and those running finish (each is written whole or not at all)."""
+    """Up to ``2·jobs`` files in flight in ``jobs`` threads (see :func:`_finishing` for Ctrl-C)."""
     pending = list(reversed(items))
     pool = ThreadPoolExecutor(jobs, thread_name_prefix="dpdown")
+    in_flight = {}
     try:
-        in_flight = set()
-        while pending or in_flight:
-            while pending and len(in_flight) < 2 * jobs:
-                in_flight.add(pool.submit(task, pending.pop()))
-            finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-            for future in finished:
-                done(future.result())
+        with _finishing(in_flight, done):
+            while pending or in_flight:
+                while pending and len(in_flight) < 2 * jobs:
+                    item = pending.pop()
+                    in_flight[pool.submit(task, item)] = item
+                wait(in_flight, return_when=FIRST_COMPLETED)
+                _take_finished(in_flight, done)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 

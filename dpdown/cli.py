@@ -5,13 +5,15 @@ from __future__ import annotations
 import contextlib
 import glob
 import os
+import signal
 import sys
+import threading
 import warnings
 
 import click
 
 from . import __version__, batch, datasets, evaluate, registry, report
-from .errors import DpdownError, ParameterError
+from .errors import DpdownError, Interrupted, ParameterError
 from .formats import FORMATS
 from .read import DEFAULT_MAX_PIXELS
 
@@ -20,23 +22,39 @@ _KINDS = {"float": click.FLOAT, "int": click.INT, "floats": click.STRING,
 
 
 class _Cli(click.Group):
-    """Every error becomes one line on stderr and an exit code: 2 for usage, 1 for processing."""
+    """Every error becomes one line on stderr and an exit code: 2 for usage, 1 for processing,
+    130 for Ctrl-C and 143 for SIGTERM (each after the partial files are removed)."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
         try:
             rv = super().main(args, prog_name or "dpdown", complete_var, standalone_mode=False, **extra)
         except click.ClickException as exc:
             self._fail(exc.format_message(), exc.exit_code)
         except DpdownError as exc:
             self._fail(str(exc), exc.exit_code)
-        except (KeyboardInterrupt, click.Abort):
-            self._fail("interrupted", 130)
+        except click.Abort as exc:  # what click makes of a KeyboardInterrupt outside a command
+            self._fail("interrupted", getattr(exc.__cause__, "exit_code", 130))
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            self._fail("interrupted", getattr(exc, "exit_code", 130))
 
     @staticmethod
     def _fail(message, code):
         click.echo(f"dpdown: error: {message}", err=True)
         sys.exit(code)
+
+
+def _terminate(signum, frame):
+    raise Interrupted(signum)
 
 
 @click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
@@ -155,10 +173,13 @@ needed, under which the input tree is mirrored. Without -o each output goes
 beside its input. Names follow --name (default {stem}_{method}_{tag}.{ext};
 tag is k<k>, or <W>x<H> with --size/--scale). An existing file is never
 replaced without --overwrite. One bad file is reported and the rest go on; the
-exit status is 1 if any file failed. Run 'dpdown methods' for every method.""")
+exit status is 1 if any file failed, 130 (Ctrl-C) or 143 (SIGTERM) if the run
+was interrupted: files being written finish, no partial file is left, and the
+summary lists what was not done. Run 'dpdown methods' for every method.""")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...", type=click.Path(allow_dash=True, path_type=str))
 @click.option("-o", "--output", type=click.Path(allow_dash=True, path_type=str),
-              help="Output file (format from its extension or --format), folder, or - for standard output.")
+              help="Output file (format from its extension or --format), folder (a path ending in / is "
+                   "created if missing), or - for standard output.")
 @click.option("-k", type=click.IntRange(min=1), help="Window size: each output pixel pools a k×k window.")
 @click.option("--stride", type=click.IntRange(min=1), help="Step between windows (default: k).")
 @click.option("--size", "size", metavar="WxH", help="Exact output size; 640x or x480 keeps the aspect ratio.")
@@ -176,10 +197,11 @@ exit status is 1 if any file failed. Run 'dpdown methods' for every method.""")
 @_DEVICE
 @click.option("-r", "--recursive", is_flag=True, help="Take the images of the folders' subfolders too.")
 @click.option("--name", "name", default=batch.DEFAULT_NAME, show_default=True,
-              help="Output file name template; fields: {stem} {ext} {method} {k} {size} (WxH) {tag}.")
+              help="Output file name template; fields: {stem} {ext} {method} {k} {size} (WxH) {tag}. May hold "
+                   "subfolders (made as needed) but must stay inside the output folder.")
 @click.option("--format", "fmt", type=click.Choice(sorted(FORMATS), case_sensitive=False),
               help="Output format (default: from -o's extension, or the input's for --name's {ext}, PNG if "
-                   "that is not writable); needed for -o -.")
+                   "that is not writable); needed for -o -. Must agree with -o's extension.")
 @click.option("--quality", type=click.IntRange(1, 100), metavar="Q", help="JPEG/WebP quality, 1-100 (default 90).")
 @click.option("--strip", is_flag=True, help="Drop metadata: ICC profile, EXIF, resolution (kept by default).")
 @click.option("--linear", is_flag=True,
@@ -254,14 +276,19 @@ def _scale_one(job, source, output, verbose):
 
     if source == "-" and output is None:
         raise click.UsageError("reading standard input (-) needs -o FILE, or -o - with --format")
+    from .write import remove_stale_parts
+
     out_dir, out_file = os.path.dirname(source) or ".", None
-    if output is not None and os.path.isdir(output):
-        out_dir = output
+    if output is not None and (os.path.isdir(output) or output.endswith(("/", os.sep))):
+        out_dir = output  # a folder, made if missing
     elif output is not None:
         format_for(output, job.files.format)  # an unknown format is an error before any work is done
         out_file = output
-    with _notices():
-        outcome = batch.process(job, batch.Item(source, out_dir, out_file))
+    try:
+        with _notices():
+            outcome = batch.process(job, batch.Item(source, out_dir, out_file))
+    finally:  # what a run killed outright (SIGKILL) left there
+        remove_stale_parts(os.path.dirname(out_file) if out_file else out_dir)
     if outcome.status == "failed":
         exc = DpdownError(outcome.reason)
         exc.exit_code = outcome.exit_code
@@ -279,6 +306,7 @@ def _run_batch(job, items, jobs, dask, quiet, verbose):
 
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     live = console.is_terminal and not quiet
+    interrupted = None
     with _notices(), _progress(console, len(items), live) as advance:
         def report(outcome):
             advance()
@@ -289,9 +317,14 @@ def _run_batch(job, items, jobs, dask, quiet, verbose):
             if verbose:
                 for note in outcome.notes:
                     console.print(f"dpdown: {escape(outcome.source)}: {escape(note)}")
-        summary = batch.run(job, items, jobs, dask, report)
-    if not quiet:
+        try:
+            summary = batch.run(job, items, jobs, dask, report)
+        except Interrupted as exc:
+            interrupted, summary = exc, exc.summary
+    if not quiet or interrupted:
         _print_summary(console, summary)
+    if interrupted:
+        raise interrupted
     return summary
 
 
@@ -333,6 +366,10 @@ def _print_summary(console, summary):
     console.print(table)
     for outcome in summary.failures:
         console.print(f"  [red]✗[/red] {escape(outcome.reason)}")
+    if summary.unfinished:
+        console.print(f"interrupted: {len(summary.unfinished)} files not done (rerun with --skip-existing to "
+                      "finish them): " + ", ".join(escape(s) for s in summary.unfinished[:5])
+                      + (", ..." if len(summary.unfinished) > 5 else ""))
 
 
 @cli.command(epilog="""\b
@@ -408,21 +445,30 @@ def eval_cmd(folders, names, ks, method_texts, protocol, fmt, output, paper, lim
     from rich.console import Console
     from rich.markup import escape
 
-    sets = datasets.resolve(folders, names)
-    specs = [evaluate.parse_method(text) for text in method_texts] or None
+    specs = [evaluate.parse_method(text) for text in method_texts] or None  # usage errors before any image
+    with _notices():  # said now, before the run: e.g. only part of a named set installed
+        sets = datasets.resolve(folders, names)
     ks = ks or evaluate.DEFAULT_KS
     for name in _report_files(fmt) if output is not None else ():
         _refuse_existing(os.path.join(output, name), overwrite)
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     live = console.is_terminal and not quiet
     total = sum(min(len(paths), limit or len(paths)) for _, _, paths in sets)
+    if not quiet:
+        per_set = ", ".join(f"{escape(label)}: {min(len(paths), limit or len(paths))}" for label, _, paths in sets)
+        count = len(specs or evaluate.default_methods())
+        console.print(f"evaluating {total} images ({per_set}) × {count} method{'s' * (count != 1)} × "
+                      f"k = {', '.join(map(str, ks))}; a method's first use on this machine compiles its kernels")
+    finished = 0
     with _notices(), _progress(console, total, live, "evaluating") as advance:
         def progress(result):
+            nonlocal finished
+            finished += 1
             advance()
             if result.error:
                 console.print(f"[red]failed[/red] {escape(result.error)}")
             elif not quiet and not live:
-                console.print(f"done {escape(result.path)}")
+                console.print(f"[{finished}/{total}] done {escape(result.path)}")
         evaluation = evaluate.run(sets, ks, specs, protocol, jobs, dask, limit, device, progress)
     if output is not None:
         _write_reports(evaluation, output, fmt, paper, overwrite)

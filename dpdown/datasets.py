@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from dataclasses import dataclass
 
 from .errors import ParameterError
@@ -157,10 +158,13 @@ def resolve(folders=(), names=()):
         paths = [e.location for e in d.installed()]
         if not paths:
             raise ParameterError(f"dataset {name!r} is not installed: {apt_command(d.packages)}")
+        if len(paths) < len(d.entries):
+            warnings.warn(f"dataset {name!r}: {len(paths)} of its {len(d.entries)} images are installed; the "
+                          f"others need: {apt_command(d.missing_packages())}", RuntimeWarning, stacklevel=2)
         sets.append((d.label, d.paper, paths))
     for folder in folders:
         if not os.path.isdir(folder):
-            raise ParameterError(f"{folder}: not a folder")
+            raise ParameterError(f"{folder}: " + ("not a folder" if os.path.exists(folder) else "no such folder"))
         paths = folder_images(folder)
         if not paths:
             raise ParameterError(f"{folder}: no image files found")

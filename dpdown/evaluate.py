@@ -86,6 +86,10 @@ def parse_method(text: str) -> MethodSpec:
             raise ParameterError(f"-m {text}: expected key=value with a parameter of {name} (it takes: {takes})")
         given[param.name] = value.strip()
     values = spec.resolve(given)
+    needed = [p for p in spec.params if values[p.name] is None]
+    if needed:
+        flag = needed[0].cli_flag.lstrip("-")
+        raise ParameterError(f"-m {text}: method {name} needs {flag}=... (e.g. -m {name}:{flag}=FILE)")
     return MethodSpec(spec.name, tuple((key, values[key]) for key in given), text.strip())
 
 
@@ -220,9 +224,9 @@ def evaluate_image(task: ImageTask) -> ImageResult:
         pixels = load(task.path)
         result.pixels = pixels.shape[0] * pixels.shape[1]
         for k in task.ks:
+            if min(pixels.shape[:2]) < k:
+                raise ParameterError(f"{pixels.shape[1]}×{pixels.shape[0]} is smaller than k = {k}")
             original = crop(pixels, k)
-            if min(original.shape[:2]) < k:
-                raise ParameterError(f"{original.shape[1]}×{original.shape[0]} is smaller than k = {k}")
             target = target_for(original, k, task.protocol)
             for method in task.methods:
                 start = time.perf_counter()

@@ -33,14 +33,17 @@ DEFAULT_QUALITY = 90  # JPEG and WebP
 
 def format_for(path, format: str | None = None) -> str:
     """The output format: ``format`` (a name such as ``png`` or ``jpg``), else the extension."""
+    ext = os.path.splitext(os.fspath(path))[1].lower().lstrip(".")
     if format is not None:
         name = format.lower().lstrip(".")
         if name not in FORMATS:
             raise ParameterError(f"unknown format {format!r}; use one of {', '.join(sorted(FORMATS))}")
+        if os.fspath(path) != "-" and ext in FORMATS and FORMATS[ext] != FORMATS[name]:
+            raise ParameterError(f"{path}: --format {format} does not match the file's extension .{ext}; "
+                                 "change one of them, or drop --format")
         return FORMATS[name]
     if os.fspath(path) == "-":
         raise ParameterError("writing to standard output (-o -) needs --format")
-    ext = os.path.splitext(os.fspath(path))[1].lower().lstrip(".")
     if ext not in FORMATS:
         raise ImageError(f"{path}: unknown output format {('.' + ext) if ext else '(no extension)'!r}; "
                          f"use one of {', '.join('.' + e for e in sorted(FORMATS))} or --format")

@@ -102,7 +102,9 @@ def test_existing_outputs_refused_then_resumed_with_skip_existing(tree, tmp_path
     assert (out / "flower_avg_k2.png").stat().st_mtime_ns != kept
 
 
-def test_killed_worker_fails_its_files_and_leaves_no_partial_file(tmp_path):
+def test_killed_worker_loses_no_file(tmp_path):
+    """kill -9 of a worker (or the OOM killer) breaks the pool: the files it held are tried
+    again by a new worker, each ends done, and nothing partial is left."""
     src, out = tmp_path / "in", tmp_path / "out"
     src.mkdir()
     for i in range(16):
@@ -116,16 +118,53 @@ def test_killed_worker_fails_its_files_and_leaves_no_partial_file(tmp_path):
     assert victim is not None, "no worker process seen"
     os.kill(victim, signal.SIGKILL)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 1, err
-    assert "worker process died" in err and "Traceback" not in err
-    leftovers = [f for f in files_under(out)]
-    assert not [f for f in leftovers if f.endswith(PART_SUFFIX)]
-    for name in leftovers:  # every output there is whole
+    assert proc.returncode == 0, err
+    assert "worker process died" in err and "tried again" in err and "Traceback" not in err
+    assert len(files_under(out)) == 16
+    for name in files_under(out):  # every output there is whole
         with Image.open(out / name) as im:
             im.load()
-    resumed = run(src, "-o", out, "-k", "2", "-m", "avg", "-j", "2", "--skip-existing")
-    assert resumed.exit_code == 0, resumed.output
-    assert len(files_under(out)) == 16
+
+
+def _dies_on_bad(item):
+    """A task whose worker is killed outright whenever it takes the item named "bad"."""
+    if item == "bad":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return ("done", item)
+
+
+def _dies_once(item):
+    """A task whose worker is killed the first time it takes item "flaky" (a marker file remembers)."""
+    path, name = item
+    if name == "flaky" and not os.path.exists(path):
+        open(path, "w").close()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return ("done", name)
+
+
+def test_a_file_that_kills_its_worker_fails_alone_and_every_other_is_done():
+    from dpdown.batch import run_tasks
+
+    items = ["a", "b", "bad", "c", "d", "e", "f"]
+    results = []
+    with pytest.warns(RuntimeWarning, match="worker process died"):
+        run_tasks(_dies_on_bad, items, jobs=2, done=results.append, lost=lambda item, why: ("failed", item, why))
+    assert len(results) == len(items)
+    assert sorted(r[1] for r in results if r[0] == "done") == ["a", "b", "c", "d", "e", "f"]
+    (failed,) = [r for r in results if r[0] == "failed"]
+    assert failed[1] == "bad" and "also when tried alone" in failed[2]
+
+
+def test_a_worker_killed_from_outside_costs_no_file(tmp_path):
+    from dpdown.batch import run_tasks
+
+    marker = str(tmp_path / "killed-once")
+    names = ["a", "flaky", "b", "c"]
+    results = []
+    with pytest.warns(RuntimeWarning, match="tried again"):
+        run_tasks(_dies_once, [(marker, n) for n in names], jobs=2, done=results.append,
+                  lost=lambda item, why: ("failed", item, why))
+    assert sorted(results) == [("done", n) for n in sorted(names)]
 
 
 def _children(pid):
@@ -234,3 +273,103 @@ def test_threads_write_under_their_own_part_names(tmp_path):
         w.join()
     assert not failures and len(set(names)) == 2
     assert target.read_bytes() == b"whole " * 1000 and files_under(tmp_path) == ["a.png"]
+
+
+# ---- names stay inside the output folder -----------------------------------------------------
+
+@pytest.mark.parametrize("template", ["../../escape_{stem}.{ext}", "../{stem}.{ext}", "/tmp/{stem}.{ext}",
+                                      "sub/../../{stem}.{ext}", "{stem}/"])
+def test_a_name_leaving_the_output_folder_is_a_usage_error(tree, tmp_path, template):
+    before = files_under(tmp_path)
+    result = run(tree, "-o", tmp_path / "out", "-k", "2", "-m", "avg", "--name", template, "-j", "1")
+    assert result.exit_code == 2, result.output
+    assert "must stay inside the output folder" in result.output and len(result.output.strip().splitlines()) == 1
+    assert files_under(tmp_path) == before
+    with pytest.raises(dpdown.errors.ParameterError, match="inside the output folder"):
+        dpdown.downscale_files(tree, tmp_path / "out", 2, method="avg", name=template, jobs=1)
+
+
+def test_a_name_with_subfolders_makes_them_inside_the_output_folder(tree, tmp_path):
+    result = run(tree, "-o", tmp_path / "out", "-k", "2", "-m", "avg", "--name", "{method}/k{k}/{stem}.{ext}",
+                 "-j", "1")
+    assert result.exit_code == 0, result.output
+    assert files_under(tmp_path / "out") == [os.path.join("avg", "k2", "flower.png"),
+                                             os.path.join("avg", "k2", "keong.png")]
+
+
+# ---- every failure names its file; an unwritable output stops early -------------------------
+
+def test_a_size_failure_in_a_batch_names_the_file(tree, tmp_path):
+    Image.fromarray(np.zeros((1, 1, 3), np.uint8)).save(tree / "dot.png")
+    result = run(tree, "-o", tmp_path / "out", "-k", "2", "-m", "avg", "-j", "1")
+    assert result.exit_code == 1
+    failed = [line for line in result.output.splitlines() if "larger than the image" in line]
+    assert len(failed) == 2 and all(str(tree / "dot.png") in line for line in failed), failed  # live line, summary
+
+
+def _read_only_folder(tmp_path):
+    """A folder no file can be made in: one without write permission, or, for root (whom
+    permissions do not stop), a folder of sysfs."""
+    if os.geteuid() != 0:
+        locked = tmp_path / "locked"
+        locked.mkdir()
+        locked.chmod(0o500)
+        return locked
+    return "/sys/fs"
+
+
+def test_a_read_only_output_folder_is_one_line_before_any_file(tree, tmp_path):
+    result = run(tree, "-o", _read_only_folder(tmp_path), "-k", "2", "-m", "avg", "-j", "1")
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("dpdown: error:") and "cannot write" in lines[0], lines
+    assert "Errno" not in result.output and "PermissionError" not in result.output
+
+
+def test_inputs_whose_output_folder_is_read_only_fail_and_the_others_are_done(tree, tmp_path):
+    from dpdown import batch
+
+    job = batch.Job(dict(k=2, method="avg"))
+    items = [batch.Item(str(tree / "flower.png"), str(tmp_path / "out")),
+             batch.Item(str(tree / "keong.png"), str(_read_only_folder(tmp_path)))]
+    summary = batch.run(job, items, jobs=1)
+    assert [o.status for o in summary.outcomes] == ["failed", "done"]
+    assert "cannot write to the output folder" in summary.outcomes[0].reason
+
+
+# ---- interrupted: nothing partial, a summary, the signal's exit status ----------------------
+
+def test_sigterm_mid_batch_prints_what_finished_and_exits_143(tree, tmp_path, monkeypatch):
+    from dpdown import batch
+
+    real, seen = batch.process, []
+
+    def process_then_terminate(job, item):
+        seen.append(item)
+        if len(seen) == 2:
+            os.kill(os.getpid(), signal.SIGTERM)  # arrives while this file is being written
+        return real(job, item)
+
+    monkeypatch.setattr(batch, "process", process_then_terminate)
+    result = run(tree, "-r", "-o", tmp_path / "out", "-k", "2", "-m", "avg", "-j", "1")
+    assert result.exit_code == 143, result.output
+    assert result.output.strip().splitlines()[-1] == "dpdown: error: interrupted"
+    assert "files not done" in result.output and "dpdown scale" in result.output  # the summary table
+    assert not [f for f in files_under(tmp_path / "out") if f.endswith(PART_SUFFIX)]
+    assert len(files_under(tmp_path / "out")) <= 1
+
+
+def test_an_interrupted_batch_says_what_finished_through_the_api(tree, tmp_path):
+    from dpdown import batch
+    from dpdown.errors import Interrupted
+
+    items = batch.collect([tree], tmp_path / "out", recursive=True)
+
+    def stop_after_the_first(outcome):
+        os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(Interrupted) as stopped:
+        batch.run(batch.Job(dict(k=2, method="avg")), items, jobs=1, on_outcome=stop_after_the_first)
+    summary = stopped.value.summary
+    assert stopped.value.exit_code == 130 and len(summary.outcomes) == 1
+    assert len(summary.unfinished) == len(items) - 1

@@ -215,3 +215,71 @@ def test_family_from_the_cli(runner, photo, tmp_path, args):
     assert (tmp_path / "o.png").exists()
     if "--channel-pool" in args:
         assert Image.open(tmp_path / "o.png").mode == "L"
+
+
+# ---- interrupted, cleaned up; folders; formats -------------------------------------------------
+
+def test_sigterm_while_writing_leaves_no_partial_file_and_exits_143(runner, photo, tmp_path, monkeypatch):
+    import signal
+
+    from PIL import Image as PILImage
+
+    def save_then_terminated(self, fp, *args, **kwargs):
+        fp.write(b"partial")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(PILImage.Image, "save", save_then_terminated)
+    before = set(os.listdir(tmp_path))
+    result = run(runner, "scale", photo, "-k", "2", "-o", tmp_path / "o.png")
+    assert result.exit_code == 143 and result.output.strip() == "dpdown: error: interrupted", result.output
+    assert set(os.listdir(tmp_path)) == before
+
+
+def test_a_single_file_run_removes_what_a_killed_run_left(runner, photo, tmp_path):
+    import subprocess
+    import sys
+
+    from dpdown.write import part_name
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / os.path.basename(part_name(tmp_path / "o.png").replace(f"-{os.getpid()}-", f"-{dead.pid}-"))
+    stale.write_bytes(b"half an image")
+    assert run(runner, "scale", photo, "-k", "2", "-m", "avg", "-o", tmp_path / "o.png").exit_code == 0
+    assert not stale.exists() and (tmp_path / "o.png").exists()
+
+
+def test_a_trailing_slash_names_a_folder_to_create(runner, photo, tmp_path):
+    result = run(runner, "scale", photo, "-k", "2", "-m", "avg", "-o", f"{tmp_path / 'newdir'}/")
+    assert result.exit_code == 0, result.output
+    assert os.listdir(tmp_path / "newdir") == ["photo_avg_k2.png"]
+
+
+def test_a_missing_input_folder_is_named_as_missing_and_nothing_is_made(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run(runner, "scale", "nothere/", "-k", "2")
+    assert result.exit_code == 1 and "nothere/: no such file or folder" in result.output, result.output
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("output,fmt,code", [("x.jpg", "png", 2), ("x.jpeg", "jpg", 0), ("x.out", "png", 0)])
+def test_format_and_extension_must_agree(runner, photo, tmp_path, output, fmt, code):
+    result = run(runner, "scale", photo, "-k", "2", "-m", "avg", "--format", fmt, "-o", tmp_path / output)
+    assert result.exit_code == code, result.output
+    if code:
+        assert "does not match the file's extension" in result.output and not (tmp_path / output).exists()
+
+
+def test_readme_first_set_up_command_runs_twice(runner, tmp_path, samples, monkeypatch):
+    import pathlib
+    import shlex
+
+    readme = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text()
+    (line,) = [ln for ln in readme.splitlines() if "pip install -e . && dpdown scale" in ln]
+    args = shlex.split(line.split("&& dpdown ", 1)[1])
+    (tmp_path / "sample_images").symlink_to(samples)
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 0, result.output
+    assert sorted(os.listdir(tmp_path)) == ["out", "sample_images"] and len(os.listdir(tmp_path / "out")) == 1

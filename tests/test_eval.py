@@ -126,8 +126,16 @@ def test_named_datasets_from_a_packages_root(tmp_path, monkeypatch):
         path = tmp_path / entry.path.lstrip("/")
         path.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(photo_crop()).save(path, format="JPEG")
-    (label, paper, paths), = datasets.resolve(names=["urban"])
+    with pytest.warns(RuntimeWarning, match=r"2 of its 9 images are installed; the others need: .*opencv-doc"):
+        (label, paper, paths), = datasets.resolve(names=["urban"])
     assert (label, paper, len(paths)) == ("urban", "Urban100", 2)
+    piped = CliRunner().invoke(cli, ["eval", "--dataset", "urban", "-k", "2", "-m", "avg", "-j", "1"])
+    assert piped.exit_code == 0, piped.output
+    lines = piped.output.splitlines()
+    assert lines[0] == "dpdown: notice: dataset 'urban': 2 of its 9 images are installed; the others need: " \
+        "sudo apt-get install opencv-doc"
+    assert lines[1].startswith("evaluating 2 images (urban: 2) × 1 method × k = 2")
+    assert [ln.split(" done ")[0] for ln in lines if " done " in ln] == ["[1/2]", "[2/2]"]
     assert urban.missing_packages() == ["opencv-doc"]
     result = CliRunner().invoke(cli, ["datasets"])
     assert result.exit_code == 0 and "2 / 9" in result.output and "opencv-doc" in result.output
@@ -217,7 +225,8 @@ def test_cli_formats_and_output_folder(folder, tmp_path):
     ([], "give a folder or --dataset"),
     (["{folder}", "-m", "dpp:beta=2"], "it takes"),
     (["{folder}", "-k", "1"], "-k"),
-    (["/nonexistent/x"], "not a folder"),
+    (["/nonexistent/x"], "/nonexistent/x: no such folder"),
+    (["{folder}/a.png"], "a.png: not a folder"),
 ])
 def test_cli_bad_arguments(folder, args, text):
     result = CliRunner().invoke(cli, ["eval", *[a.format(folder=folder) for a in args]])
@@ -271,3 +280,17 @@ def test_dask_local_cluster_gives_the_same_rows(folder):
         remote = evaluate.run(sets, (2,), specs, dask=cluster.scheduler_address)
     assert [(r.image, r.method, r.ssim, r.psnr) for r in remote.rows] == \
         [(r.image, r.method, r.ssim, r.psnr) for r in local.rows]
+
+
+def test_an_image_smaller_than_k_is_named_by_its_own_size(folder):
+    Image.fromarray(np.zeros((1, 1, 3), np.uint8)).save(folder / "dot.png")
+    ev = evaluate.run(datasets.resolve([str(folder)]), (2,), [evaluate.MethodSpec("avg")], jobs=1)
+    (path, error), = ev.failures
+    assert path.endswith("dot.png") and error.endswith("dot.png: 1×1 is smaller than k = 2")
+
+
+def test_a_method_needing_a_file_without_it_is_a_usage_error_before_any_image(folder):
+    result = CliRunner().invoke(cli, ["eval", str(folder), "-k", "2", "-m", "learned", "-j", "1"])
+    assert result.exit_code == 2
+    assert result.output.strip() == "dpdown: error: -m learned: method learned needs operator=... " \
+        "(e.g. -m learned:operator=FILE)"
