@@ -20,11 +20,10 @@ import os
 import tempfile
 
 import numpy as np
+from bench_scale import ROOT, machine, publish
 from PIL import Image
 
 import dpdown
-
-from bench_scale import ROOT, machine, publish
 
 # photographs only (the plasma wallpapers mix photos with renders)
 PHOTO_SOURCES = ("/usr/share/backgrounds/*.jpg", str(ROOT / "sample_images" / "*.png"))

@@ -19,7 +19,7 @@ The same 6000×4000 RGB uint8 test image as bench_scale.py. Per method and k:
 
 With ``--batch N``: N end-to-end calls per method and k, from one thread and from
 ``--threads`` threads (each on its own CUDA stream with its own pinned buffers,
-:mod:`dpdown.device`): images per second each way, and the speed-up, which is the overlap of
+:mod:`dpdown.kernels.device`): images per second each way, and the speed-up, which is the overlap of
 one image's copies (and host-side work) with another's kernels.
 """
 
@@ -31,11 +31,12 @@ import datetime
 import statistics
 from concurrent.futures import ThreadPoolExecutor
 
-import dpdown
-from dpdown import footprints, registry
-from dpdown.working import to_working
-
 from bench_scale import best_time, machine, test_image
+
+import dpdown
+from dpdown.core.working import to_working
+from dpdown.kernels import footprints
+from dpdown.methods import registry
 
 # how many times each method's kernels read the input (its other passes are output-sized)
 INPUT_PASSES = {"dpid": 2, "dpp": 2, "s3dpp": 2}

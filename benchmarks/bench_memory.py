@@ -7,7 +7,7 @@
 Each method runs in a fresh process: the input is decoded (here: made) and the kernels are
 compiled on a small image first; then a thread samples the resident set size
 (/proc/self/statm) every millisecond while ``dpdown.downscale`` runs. Reported: the peak
-rise of RSS during the call, against the budget of issue 8 — 2× the output + 64 MB above the
+rise of RSS during the call, against the memory budget — 2× the output + 64 MB above the
 decoded input already held.
 """
 
@@ -63,7 +63,7 @@ def measure(method, shape):
 def main():
     from bench_scale import machine, publish
 
-    from dpdown import registry
+    from dpdown.methods import registry
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-m", "--method", action="append", help="method (repeatable; default: all)")

@@ -31,7 +31,7 @@ import numpy as np
 from PIL import Image
 
 import dpdown
-from dpdown import registry
+from dpdown.methods import registry
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 

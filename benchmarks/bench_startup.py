@@ -25,9 +25,8 @@ import sys
 import tempfile
 import time
 
-from PIL import Image
-
 from bench_scale import machine, publish, test_image
+from PIL import Image
 
 TARGETS = {"help": 0.3, "warm": 0.8}
 FLOOR = """import numba

@@ -39,8 +39,9 @@ import tempfile
 
 import numpy as np
 
-from dpdown import footprints, jit, registry
-from dpdown.working import to_working
+from dpdown.core.working import to_working
+from dpdown.kernels import footprints, jit
+from dpdown.methods import registry
 
 REPORT = re.compile(r"(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads.*?"
                     r"Used (\d+) registers", re.S)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Every GPU check of issue 4 in one command of under ten minutes, for a machine with an
+# Every GPU check in one command of under ten minutes, for a machine with an
 # NVIDIA GPU and dpdown's dependencies installed (numba-cuda among them), from the repo root:
 #
 #     bash benchmarks/gpu_checks.sh [OUTDIR]      # default $OUT, else ./gpu-checks

@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 import dpdown
-from dpdown import registry
+from dpdown.methods import registry
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "images"
@@ -46,7 +46,7 @@ def main():
 
 def every_method(photo, k=4, size=40, zoom=4, columns=6):
     """The flower's most detailed block downscaled by every method, enlarged without interpolation."""
-    from dpdown.report import detail_region
+    from dpdown.evaluation.report import detail_region
 
     y, x = detail_region(photo.astype(np.float32) / 255, size * k)
     region = photo[y:y + size * k, x:x + size * k]

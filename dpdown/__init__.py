@@ -17,12 +17,12 @@ def __getattr__(name):
         from . import api
         return getattr(api, name)
     if name == "read_image":
-        from .read import read
+        from .io.read import read
         return read
     if name == "write_image":
-        from .write import write
+        from .io.write import write
         return write
     if name == "scale_file":
-        from .files import scale_file
+        from .io.one_file import scale_file
         return scale_file
     raise AttributeError(f"module 'dpdown' has no attribute {name!r}")

@@ -12,10 +12,13 @@ import warnings
 
 import click
 
-from . import __version__, batch, datasets, evaluate, registry, report
+from . import __version__
 from .errors import DpdownError, Interrupted, ParameterError
-from .formats import FORMATS
-from .read import DEFAULT_MAX_PIXELS
+from .evaluation import datasets, evaluate, report
+from .io import batch
+from .io.formats import FORMATS
+from .io.read import DEFAULT_MAX_PIXELS
+from .methods import registry
 
 _KINDS = {"float": click.FLOAT, "int": click.INT, "floats": click.STRING,
           "path": click.Path(dir_okay=False, path_type=str)}
@@ -228,13 +231,13 @@ def scale(inputs, output, k, stride, size, factor, method, channel_pool, channel
           name, fmt, quality, strip, linear, max_pixels, memory_budget, overwrite, skip_existing, jobs, dask,
           quiet, verbose, params_file, **options):
     """Downscale images with a detail-preserving or pooling method."""
-    from . import footprints
-    from .files import FileOptions
-    from .strips import parse_bytes
+    from .core.memory_strips import parse_bytes
+    from .io.one_file import FileOptions
+    from .kernels import footprints
 
     fitted = {}
     if params_file is not None:
-        from . import fit
+        from .evaluation import fit
 
         fitted = fit.load(params_file)
         chosen = click.get_current_context().get_parameter_source("method")
@@ -272,11 +275,11 @@ def scale(inputs, output, k, stride, size, factor, method, channel_pool, channel
 
 def _scale_one(job, source, output, verbose):
     """One file: errors are the run's error (its exit status), no summary."""
-    from .write import format_for
+    from .io.write import format_for
 
     if source == "-" and output is None:
         raise click.UsageError("reading standard input (-) needs -o FILE, or -o - with --format")
-    from .write import remove_stale_parts
+    from .io.write import remove_stale_parts
 
     out_dir, out_file = os.path.dirname(source) or ".", None
     if output is not None and (os.path.isdir(output) or output.endswith(("/", os.sep))):
@@ -393,12 +396,12 @@ left out); all images must have the same number of channels.""")
               help="Operator file to write (.npz).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 def learn(dataset, k, tile, alpha, norm, output, overwrite):
-    """Learn a pooling operator from labelled images (closed form, paper 001, Algorithm 1)."""
-    from . import learned
+    """Learn a pooling operator from labelled images (closed form: Birodkar et al., arXiv 2019, Algorithm 1)."""
+    from .evaluation import learning
 
     _refuse_existing(output, overwrite)
-    op = learned.learn_arrays(learned.dataset(dataset), k, tile, alpha, norm)
-    op.save(output, overwrite)
+    op = learning.learn_arrays(learning.dataset(dataset), k, tile, alpha, norm)
+    learning.save(op, output, overwrite)
     click.echo(f"{output}: {op.weights.shape[0]}×{op.weights.shape[1]} operator (k={k}, tile={tile}, "
                f"α={alpha:g}, {norm}) from {op.images} images of {len(op.classes)} classes", err=True)
 
@@ -506,7 +509,7 @@ def _render(evaluation, fmt, paper):
 
 
 def _write_reports(evaluation, folder, fmt, paper, overwrite):
-    from .write import write_atomic
+    from .io.write import write_atomic
 
     os.makedirs(folder, exist_ok=True)
     texts = dict(zip(_report_files(fmt), (_render(evaluation, fmt, paper), report.summary_csv(evaluation),
@@ -556,7 +559,7 @@ def fit_cmd(folders, names, method_text, k, param_names, metric, protocol, held_
     from rich.console import Console
     from rich.table import Table
 
-    from . import fit
+    from .evaluation import fit
 
     _refuse_existing(output, overwrite)
     sets = datasets.resolve(folders, names)

@@ -1,4 +1,4 @@
-"""Slow, obviously-correct NumPy versions of every method, written from ../shared/methods.md.
+"""Slow, obviously-correct NumPy versions of every method, written straight from the formulas.
 
 They share nothing with dpdown's kernels: footprints, coverage, guidance and weights are
 recomputed here pixel by pixel. Inputs are float64 H×W×C working values.
@@ -12,7 +12,7 @@ import numpy as np
 
 def window_spans(n, k, stride):
     """Ceil-mode windows: list of (indices, coverage weights). A window cannot start past the
-    edge (PyTorch's ceil mode), which methods.md's count allows where stride > k."""
+    edge (PyTorch's ceil mode), which the usual count allows where stride > k."""
     n_out = math.ceil((n - k) / stride) + 1
     if (n_out - 1) * stride >= n:
         n_out -= 1
@@ -21,7 +21,7 @@ def window_spans(n, k, stride):
 
 
 def coverage_spans(n, n_out):
-    """Output i covers [s, e) = [i·n/n_out, (i+1)·n/n_out); edge pixels weighted as in methods.md."""
+    """Output i covers [s, e) = [i·n/n_out, (i+1)·n/n_out); edge pixels weighted by their overlap."""
     spans = []
     p = n / n_out
     for i in range(n_out):
@@ -338,7 +338,7 @@ def channel_pool(img, mode, size):
 
 
 def learned(img, weights, k, tile, mean, std):
-    """Learned pooling (paper 001): output (i, j) = √v·Σ P[m, n]·(I[n] − f̄)/√v + f̄ over the
+    """Learned pooling (Birodkar et al., arXiv 2019): output (i, j) = √v·Σ P[m, n]·(I[n] − f̄)/√v + f̄ over the
     tile holding it, m = (i mod tile/k, j mod tile/k); pixels of a partial edge tile that lie
     outside the image count as the mean."""
     h, w, c = img.shape

@@ -73,14 +73,14 @@ def test_methods_listed():
 
 
 def test_import_and_help_do_not_load_numba():
-    code = ("import sys, dpdown, dpdown.cli, dpdown.registry; dpdown.registry.methods();"
+    code = ("import sys, dpdown, dpdown.cli, dpdown.methods.registry; dpdown.methods.registry.methods();"
             "print('numba' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True).stdout.strip() == "False"
 
 
 def test_numba_starts_without_scipy_linalg_and_leaves_it_importable():
-    # dpdown.jit hides scipy.linalg while Numba sets up its CPU target (a fifth of a warm
+    # dpdown.kernels.jit hides scipy.linalg while Numba sets up its CPU target (a fifth of a warm
     # start); afterwards SciPy and Numba's BLAS-backed np.dot must work as usual.
     code = ("import sys, numpy as np, numba, dpdown\n"
             "dpdown.downscale(np.zeros((4, 4, 3), np.uint8), 2)\n"

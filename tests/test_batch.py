@@ -1,4 +1,4 @@
-"""Batch processing (issue 5): folders, globs, parallel workers, resuming, Dask."""
+"""Batch processing: folders, globs, parallel workers, resuming, Dask."""
 
 import os
 import signal
@@ -14,7 +14,7 @@ from PIL import Image
 
 import dpdown
 from dpdown.cli import cli
-from dpdown.write import PART_SUFFIX
+from dpdown.io.write import PART_SUFFIX
 
 from conftest import random_image
 
@@ -143,7 +143,7 @@ def _dies_once(item):
 
 
 def test_a_file_that_kills_its_worker_fails_alone_and_every_other_is_done():
-    from dpdown.batch import run_tasks
+    from dpdown.io.batch import run_tasks
 
     items = ["a", "b", "bad", "c", "d", "e", "f"]
     results = []
@@ -156,7 +156,7 @@ def test_a_file_that_kills_its_worker_fails_alone_and_every_other_is_done():
 
 
 def test_a_worker_killed_from_outside_costs_no_file(tmp_path):
-    from dpdown.batch import run_tasks
+    from dpdown.io.batch import run_tasks
 
     marker = str(tmp_path / "killed-once")
     names = ["a", "flaky", "b", "c"]
@@ -250,7 +250,7 @@ def test_threads_write_under_their_own_part_names(tmp_path):
     (a.png and a.bmp with --format png) each write a file of their own, then rename it."""
     import threading
 
-    from dpdown.write import part_name, write_atomic
+    from dpdown.io.write import part_name, write_atomic
 
     target = tmp_path / "a.png"
     names, failures, started = [], [], threading.Barrier(2)
@@ -327,7 +327,7 @@ def test_a_read_only_output_folder_is_one_line_before_any_file(tree, tmp_path):
 
 
 def test_inputs_whose_output_folder_is_read_only_fail_and_the_others_are_done(tree, tmp_path):
-    from dpdown import batch
+    from dpdown.io import batch
 
     job = batch.Job(dict(k=2, method="avg"))
     items = [batch.Item(str(tree / "flower.png"), str(tmp_path / "out")),
@@ -340,7 +340,7 @@ def test_inputs_whose_output_folder_is_read_only_fail_and_the_others_are_done(tr
 # ---- interrupted: nothing partial, a summary, the signal's exit status ----------------------
 
 def test_sigterm_mid_batch_prints_what_finished_and_exits_143(tree, tmp_path, monkeypatch):
-    from dpdown import batch
+    from dpdown.io import batch
 
     real, seen = batch.process, []
 
@@ -360,8 +360,8 @@ def test_sigterm_mid_batch_prints_what_finished_and_exits_143(tree, tmp_path, mo
 
 
 def test_an_interrupted_batch_says_what_finished_through_the_api(tree, tmp_path):
-    from dpdown import batch
     from dpdown.errors import Interrupted
+    from dpdown.io import batch
 
     items = batch.collect([tree], tmp_path / "out", recursive=True)
 

@@ -1,4 +1,4 @@
-"""The on-disk kernel cache works when dpdown is installed read-only (issue 8, start-up).
+"""The on-disk kernel cache works when dpdown is installed read-only (start-up).
 
 Numba looks for a cache directory per source file: ``$NUMBA_CACHE_DIR`` if set, else a
 ``__pycache__`` beside the source if it can be written, else a user-wide directory,
@@ -97,10 +97,10 @@ def _demotion(top):
     """(preexec_fn, description) that keeps a child from ignoring file permissions."""
     if os.geteuid() != 0:
         return None, f"uid {os.geteuid()}"
+    import llvmlite
     import numba
     import numpy
     import PIL
-    import llvmlite
 
     needed = [sys.executable, os.__file__, numpy.__file__, numba.__file__, llvmlite.__file__, PIL.__file__,
               top]
@@ -181,7 +181,7 @@ def test_a_bound_array_enters_the_cache_name_by_all_its_bytes():
     elides its middle beyond 1000 values, so two tables differing there must still differ."""
     import numpy as np
 
-    from dpdown.jit import Lazy
+    from dpdown.kernels.jit import Lazy
 
     def kernel():
         return TABLE[0]  # noqa: F821 (bound)

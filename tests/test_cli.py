@@ -193,7 +193,7 @@ def test_failed_encode_leaves_no_partial_file(runner, photo, tmp_path, monkeypat
 def test_readme_methods_table_is_generated_from_the_registry():
     import pathlib
 
-    from dpdown.registry import markdown_table
+    from dpdown.methods.registry import markdown_table
     readme = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text()
     block = readme.split("<!-- methods:start -->\n")[1].split("\n<!-- methods:end -->")[0]
     assert block == markdown_table(), "regenerate with: dpdown methods --markdown"
@@ -239,7 +239,7 @@ def test_a_single_file_run_removes_what_a_killed_run_left(runner, photo, tmp_pat
     import subprocess
     import sys
 
-    from dpdown.write import part_name
+    from dpdown.io.write import part_name
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()

@@ -1,4 +1,4 @@
-"""The CUDA kernels (issue 4) against their naive twins and the CPU kernels.
+"""The CUDA kernels against their naive twins and the CPU kernels.
 
 In CI they run under Numba's CUDA simulator (``NUMBA_ENABLE_CUDASIM=1``, set in conftest.py);
 on a machine with a GPU, ``DPDOWN_TEST_GPU=1 python3 -m pytest -m cuda`` runs them on it.
@@ -7,19 +7,21 @@ on a machine with a GPU, ``DPDOWN_TEST_GPU=1 python3 -m pytest -m cuda`` runs th
 import dataclasses
 import subprocess
 import sys
-import warnings
 
 import numpy as np
 import pytest
+from test_family import FAMILY
+from test_family import IDS as FAMILY_IDS
+from test_methods import METHODS
 
 import dpdown
-from dpdown import device as devices, footprints, registry
-from dpdown.working import to_working
+from dpdown.core.working import to_working
+from dpdown.kernels import device as devices
+from dpdown.kernels import footprints
+from dpdown.methods import registry
 
 import naive
 from conftest import photo_crop, random_image
-from test_family import FAMILY, IDS as FAMILY_IDS
-from test_methods import METHODS
 
 pytestmark = [pytest.mark.cuda, pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")]
 
@@ -59,7 +61,7 @@ BLOCK_GEOMETRIES = [((13, 11, 3), dict(k=3, stride=2)), ((9, 11, 1), dict(k=2)),
 @pytest.mark.parametrize("shape,geometry", BLOCK_GEOMETRIES, ids=str)
 def test_cuda_block_sizes_compiled_in(monkeypatch, name, params, twin, shape, geometry):
     """The suite compiles no block size in (conftest); here 2 and 3 are, as by default."""
-    from dpdown import walk
+    from dpdown.kernels import walk
 
     monkeypatch.setattr(walk, "COMPILED_BLOCKS", frozenset({2, 3}))
     fp = footprints.plan(shape[:2], k=geometry["k"], stride=geometry.get("stride"))
@@ -83,7 +85,7 @@ def assert_cuda_equals_naive_and_cpu(name, params, twin, shape, geometry):
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
 @pytest.mark.parametrize("name", PLAIN)
 def test_cuda_every_method_and_dtype_through_the_api(monkeypatch, name, dtype, blocks):
-    from dpdown import walk
+    from dpdown.kernels import walk
 
     monkeypatch.setattr(walk, "COMPILED_BLOCKS", blocks)  # integer pixels: table lookups in the blocks too
     img = random_image((10, 9, 3), dtype, seed=5)
@@ -174,7 +176,7 @@ def launches_and_copies(monkeypatch):
     went on (None: the default stream, which would wait for every other stream)."""
     from numba import cuda
 
-    from dpdown import jit
+    from dpdown.kernels import jit
 
     seen = []
     compiled = jit.Lazy.compiled
@@ -254,7 +256,7 @@ def test_gpu_batch_runs_in_threads_with_the_cpus_results(tmp_path, monkeypatch):
 
     from PIL import Image
 
-    from dpdown import batch
+    from dpdown.io import batch
 
     src = tmp_path / "in"
     src.mkdir()

@@ -1,4 +1,4 @@
-"""dpdown eval (issue 6): the protocol pinned on tiny images, datasets, aggregation, reports, CLI."""
+"""dpdown eval: the protocol pinned on tiny images, datasets, aggregation, reports, CLI."""
 
 import json
 import math
@@ -9,13 +9,12 @@ from click.testing import CliRunner
 from PIL import Image
 
 import dpdown
-from dpdown import datasets, evaluate, paper_values, report
 from dpdown.cli import cli
 from dpdown.errors import ParameterError
+from dpdown.evaluation import datasets, evaluate, paper_values, report
 
 import naive
 from conftest import photo_crop, random_image
-
 
 # ---- the protocol, by hand -------------------------------------------------------------------
 
@@ -250,7 +249,7 @@ def test_python_api(folder):
 
 
 def test_device_is_resolved_once(folder, monkeypatch):
-    from dpdown import device as devices
+    from dpdown.kernels import device as devices
 
     monkeypatch.setattr(devices, "cuda_problem", lambda: "no CUDA driver or GPU found")
     runner = CliRunner()

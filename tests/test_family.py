@@ -1,14 +1,14 @@
-"""The pooling family (issue 3): every kernel against its naive twin, and the identities."""
+"""The pooling family: every kernel against its naive twin, and the identities."""
 
 import numpy as np
 import pytest
+from test_methods import assert_output_close, run_final, run_method
 
 import dpdown
 from dpdown.errors import ParameterError
 
 import naive
 from conftest import photo_crop, random_image
-from test_methods import assert_output_close, run_final, run_method
 
 LOGIT = (0.5, -1, 0.2, 1, 3, -0.5, 0.1, 0.7, -2)
 
@@ -121,7 +121,7 @@ def test_block_sizes_compiled_in(monkeypatch, name, params, k, dtype, twin):
     takes the loop sized at run time. Here the size is compiled in (``BOX``), as by default
     for k = 2, 3, 4, and each path through it gives what the naive twin gives: exactly, for
     the paths that write an unsigned output from its integers."""
-    from dpdown import footprints, walk
+    from dpdown.kernels import footprints, walk
     monkeypatch.setattr(walk, "COMPILED_BLOCKS", frozenset({k}))
     img = random_image((3 * k + 1, 4 * k + 1, 3), dtype, seed=k)  # the edge cuts the last blocks short
     assert walk._blocks(footprints.window(img.shape[:2], k), "cpu")["BOX_COLS"] == k
@@ -134,7 +134,7 @@ def test_block_sizes_compiled_in(monkeypatch, name, params, k, dtype, twin):
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.float64])
 def test_no_window_starts_past_the_edge(dtype):
-    """Stride > k: methods.md's ceil((W − k) / s) + 1 counts, at width 10, k = 2, s = 5, a
+    """Stride > k: the usual ceil((W − k) / s) + 1 counts, at width 10, k = 2, s = 5, a
     third window starting at 10, with no pixel to pool; like PyTorch's ceil mode, dpdown
     does not make it (the height, 12, keeps its window at row 10)."""
     img = random_image((12, 10, 3), dtype, seed=10)
@@ -182,7 +182,7 @@ def test_s3dpp_is_dpp_over_the_sampled_windows():
 
 
 def test_counter_based_uniform_matches_python_integers():
-    from dpdown.rng import uniform, uniform_array
+    from dpdown.kernels.rng import uniform, uniform_array
     for key in [(0, 0, 0, 0), (1, 2, 3, 4), (123456789, 4000, 6000, 2)]:
         assert uniform(*key) == naive.uniform(*key)
         assert uniform_array(key[0], key[1], key[2], [key[3]])[0] == naive.uniform(*key)
@@ -281,8 +281,9 @@ def test_channel_pooling_then_method(mode, size, channels, method, params, twin)
 
 def run_channel_pooled(img, method, params, mode, size):
     """Working values out (no rounding), channel-pooled, k = 3."""
-    from dpdown import footprints, registry
-    from dpdown.working import to_working
+    from dpdown.core.working import to_working
+    from dpdown.kernels import footprints
+    from dpdown.methods import registry
     work = to_working(img, False, mode, size)
     spec = registry.get(method)
     return spec.run(work, footprints.window(work.shape, 3), **spec.resolve(params))

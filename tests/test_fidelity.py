@@ -5,21 +5,20 @@ import os
 import struct
 import zlib
 
-import imagecodecs
 import numpy as np
 import pytest
 import tifffile
 from click.testing import CliRunner
 from PIL import Image, ImageCms
+from test_learned import make_operator
 
 import dpdown
-from dpdown import registry
 from dpdown.cli import cli
-from dpdown.colour import to_linear, to_srgb
-from dpdown.read import orient, read
-from dpdown.write import write
+from dpdown.io.read import orient, read
+from dpdown.io.write import write
+from dpdown.kernels.colour import to_linear, to_srgb
+from dpdown.methods import registry
 
-from test_learned import make_operator
 from conftest import random_image
 
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()

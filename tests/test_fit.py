@@ -1,4 +1,4 @@
-"""dpdown fit (issue 9, part 2): search spaces from the registry, the split, known optima, CLI."""
+"""dpdown fit: search spaces from the registry, the split, known optima, CLI."""
 
 import json
 
@@ -8,9 +8,10 @@ from click.testing import CliRunner
 from PIL import Image
 
 import dpdown
-from dpdown import datasets, fit, registry
 from dpdown.cli import cli
 from dpdown.errors import ParameterError
+from dpdown.evaluation import datasets, fit
+from dpdown.methods import registry
 
 from conftest import photo_crop
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from dpdown import footprints
 from dpdown.errors import ParameterError
+from dpdown.kernels import footprints
 
 import naive
 
@@ -13,7 +13,7 @@ def test_window_axis_matches_ceil_mode(n, k, stride):
     axis = footprints.window_axis(n, k, stride)
     expected = naive.window_spans(n, k, stride)
     assert axis.size == len(expected)
-    count = int(np.ceil((n - k) / stride)) + 1  # methods.md's, and PyTorch's before its correction
+    count = int(np.ceil((n - k) / stride)) + 1  # the usual count, and PyTorch's before its correction
     assert axis.size == (count - 1 if (count - 1) * stride >= n else count)
     assert np.all(axis.stop > axis.start), "every window holds a pixel"
     for i, (xs, ws) in enumerate(expected):

@@ -1,6 +1,5 @@
-"""Learned pooling (issue 9, part 1): learning the operator, applying it, the CLI."""
+"""Learned pooling: learning the operator, applying it, the CLI."""
 
-import dataclasses
 
 import numpy as np
 import pytest
@@ -8,9 +7,10 @@ from click.testing import CliRunner
 from PIL import Image
 
 import dpdown
-from dpdown import device as devices, learned
 from dpdown.cli import cli
 from dpdown.errors import ParameterError
+from dpdown.evaluation import learning
+from dpdown.methods import learned as operator_file
 
 import naive
 from conftest import random_image
@@ -19,7 +19,7 @@ from conftest import random_image
 def make_operator(k, tile, channels, seed=0):
     rng = np.random.default_rng(seed)
     per = tile // k
-    return learned.Operator(rng.normal(size=(per * per, tile * tile)), k, tile, 25.0, "l2",
+    return operator_file.Operator(rng.normal(size=(per * per, tile * tile)), k, tile, 25.0, "l2",
                             rng.random(channels), 0.5 + rng.random(channels), ("a", "b"), 2, np.ones(per * per))
 
 
@@ -51,7 +51,7 @@ def test_cuda_equals_naive_and_cpu():
 def test_scatter_matrices_equal_a_direct_computation():
     rng = np.random.default_rng(3)
     images = [(rng.random((8, 9, 2)) * (1 + q), q) for q in (0, 1, 2, 0, 1, 2, 2)]
-    scatter = learned.Scatter(4)
+    scatter = learning.Scatter(4)
     for img, q in images:
         scatter.add(img, q)
     a, b = scatter.matrices()
@@ -84,7 +84,7 @@ def test_large_alpha_concentrates_each_output_on_its_own_block(norm):
     # so only the locality penalty decides where the weight goes
     rng = np.random.default_rng(5)
     samples = [(rng.normal(size=(8, 8)) + q, q) for q in (0, 1, 2) for _ in range(40)]
-    op = learned.learn_arrays(samples, 2, 8, alpha=1e4, norm=norm)
+    op = learning.learn_arrays(samples, 2, 8, alpha=1e4, norm=norm)
     for m, p in enumerate(op.weights):
         y, x = divmod(int(np.argmax(np.abs(p))), 8)
         assert (y // 2, x // 2) == divmod(m, 4)
@@ -95,23 +95,23 @@ def test_large_alpha_concentrates_each_output_on_its_own_block(norm):
 
 def test_learned_operator_separates_digits_better_than_average_pooling():
     images, labels = digits()
-    op = learned.learn_arrays(zip(images, labels), 2, 8, alpha=25.0)
-    scatter = learned.Scatter(8)
+    op = learning.learn_arrays(zip(images, labels), 2, 8, alpha=25.0)
+    scatter = learning.Scatter(8)
     for img, q in zip(images, labels):
         scatter.add(img, q)
     a, b = scatter.matrices()
-    ours = learned.separability(op.weights, a, b)
-    average = learned.separability(learned.average_operator(8, 2), a, b)
+    ours = learning.separability(op.weights, a, b)
+    average = learning.separability(learning.average_operator(8, 2), a, b)
     assert ours.mean() > average.mean()
     # α → 0 maximises S_b/S_w itself (B alone is singular: digits have blank pixels)
-    free = learned.learn_arrays(zip(images, labels), 2, 8, alpha=1e-6)
-    assert (learned.separability(free.weights, a, b) >= np.maximum(ours, average) * (1 - 1e-6)).all()
+    free = learning.learn_arrays(zip(images, labels), 2, 8, alpha=1e-6)
+    assert (learning.separability(free.weights, a, b) >= np.maximum(ours, average) * (1 - 1e-6)).all()
 
 
 def test_operator_file_round_trip_and_bad_files(tmp_path):
     op = make_operator(2, 4, 3)
-    op.save(tmp_path / "op.npz")
-    back = learned.load(tmp_path / "op.npz")
+    learning.save(op, tmp_path / "op.npz")
+    back = operator_file.load(tmp_path / "op.npz")
     np.testing.assert_array_equal(back.weights, op.weights)
     assert (back.k, back.tile, back.norm, back.classes) == (2, 4, "l2", ("a", "b"))
     (tmp_path / "junk.npz").write_text("not an operator")
@@ -142,7 +142,7 @@ def test_cli_learn_then_scale(tmp_path):
     result = runner.invoke(cli, ["learn", str(tmp_path / "data"), "-k", "2", "--tile", "4", "--alpha", "5",
                                  "--norm", "l1", "-o", str(tmp_path / "op.npz")])
     assert result.exit_code == 0, result.output
-    op = learned.load(tmp_path / "op.npz")
+    op = operator_file.load(tmp_path / "op.npz")
     assert op.weights.shape == (4, 16) and op.images == 6 and op.classes == ("class0", "class1")
     img = random_image((10, 14), np.uint8, seed=4)
     Image.fromarray(img).save(tmp_path / "in.png")

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 import dpdown
-from dpdown import footprints, registry
-from dpdown.working import to_working
+from dpdown.core.working import to_working
+from dpdown.kernels import footprints
+from dpdown.methods import registry
 
 import naive
 from conftest import photo_crop, random_image
@@ -143,7 +144,7 @@ def test_block_rules_equal_the_walkers(monkeypatch, name, params, dtype, shape, 
     size in, as by default (the suite compiles none, conftest)."""
     import importlib
 
-    from dpdown import walk
+    from dpdown.kernels import walk
 
     module = importlib.import_module("dpdown.methods." + ("softpool" if name == "lip" else name))
     monkeypatch.setattr(walk, "COMPILED_BLOCKS", frozenset({2, 3, 4}))

@@ -8,13 +8,13 @@ for threads and run on one thread and on all of them, against its naive twin.
 import numba
 import numpy as np
 import pytest
+from test_methods import assert_output_close, run_final
 
 import dpdown
-from dpdown import jit
+from dpdown.kernels import jit
 
 import naive
 from conftest import random_image
-from test_methods import assert_output_close, run_final
 
 CASES = [  # (method, parameters, twin, dtype, geometry): one per walker path
     ("avg", {}, lambda im, g: naive.box(im, **g), np.uint8, dict(k=2)),  # integer sums, exact output
@@ -44,7 +44,7 @@ def test_threaded_kernels_equal_naive_on_any_thread_count(threaded, name, params
 @pytest.mark.parametrize("name,twin", [("dpp", lambda im, g: naive.dpp(im, **g)),
                                        ("softpool", lambda im, g: naive.softpool(im, 1.0, **g))], ids=["dpp", "softpool"])
 def test_threaded_block_rules(threaded, monkeypatch, name, twin):
-    from dpdown import walk
+    from dpdown.kernels import walk
 
     monkeypatch.setattr(walk, "COMPILED_BLOCKS", frozenset({2}))  # as by default (the suite: none)
     _equal_naive_on_any_thread_count(threaded, name, {}, twin, np.uint8, dict(k=2))

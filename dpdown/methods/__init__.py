@@ -1,1 +1,1 @@
-"""One module per method; each registers itself in dpdown.registry."""
+"""One module per method; each registers itself in dpdown.methods.registry."""

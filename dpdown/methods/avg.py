@@ -9,8 +9,8 @@ Lite-DPP's guidance are this same mean. The sum is not normalised: integer image
 to the dtype's range, as SoftPool's Table 1 scores for it suggest.
 """
 
-from ..registry import Method, register
-from ..walk import exact_mean, exact_sum, identity, run, separable_kernel
+from ..kernels.walk import exact_mean, exact_sum, identity, run, separable_kernel
+from .registry import Method, register
 
 
 def mean(sums, total, params):

@@ -21,12 +21,12 @@ Saeedan et al., CVPR 2018, Eq. (1)–(2).
 
 import numpy as np
 
-from ..device import on_gpu
-from ..jit import Lazy, jit, prange
-from ..powers import for_lambda, per_lambda
-from ..registry import Method, Param, register
-from ..walk import pooling_kernel, run
+from ..kernels.device import on_gpu
+from ..kernels.jit import Lazy, jit, prange
+from ..kernels.powers import for_lambda, per_lambda
+from ..kernels.walk import pooling_kernel, run
 from .avg import box_mean
+from .registry import Method, Param, register
 
 
 @jit(parallel=True)
@@ -73,7 +73,7 @@ _smooth_121_cuda = Lazy(_smooth_121_cuda)
 def guidance(avg):
     """``avg`` filtered with [1 2 1; 2 4 2; 1 2 1]; taps outside the grid dropped, the rest renormalised."""
     if on_gpu(avg):
-        from ..walk_cuda import empty_like, launch
+        from ..kernels.walk_cuda import empty_like, launch
 
         out = empty_like(avg)
         launch(_smooth_121_cuda, avg.shape[:2], avg, out)

@@ -20,12 +20,12 @@ extremum pooling (symmetric) or max pooling (asymmetric).
 
 import numpy as np
 
-from .. import colour
-from ..jit import Lazy, inline, jit, prange, specialise
-from ..powers import for_lambda, per_lambda
-from ..registry import Method, Param, register
-from ..walk import block_kernel, load_pixel, pixel_loader, pooling_kernel, run, separable_kernel, tiling
+from ..kernels import colour
+from ..kernels.jit import Lazy, inline, jit, prange, specialise
+from ..kernels.powers import for_lambda, per_lambda
+from ..kernels.walk import block_kernel, load_pixel, pixel_loader, pooling_kernel, run, separable_kernel, tiling
 from .avg import box_mean
+from .registry import Method, Param, register
 
 EPS2 = 0.001
 BINOMIAL = (1 / 16, 2 / 16, 1 / 16, 2 / 16, 4 / 16, 2 / 16, 1 / 16, 2 / 16, 1 / 16)
@@ -170,7 +170,7 @@ def dpp_guidance(work, footprint, guide="lite", filter=BINOMIAL):
     taps = np.asarray(filter, dtype=np.float64).reshape(3, 3)
     args = (work.pixels, work.scale, work.alpha, footprint.rows.start, footprint.cols.start, taps)
     if work.device == "cuda":
-        from ..walk_cuda import as_device, empty, launch
+        from ..kernels.walk_cuda import as_device, empty, launch
 
         out = empty(footprint.shape + (work.channels,))
         launch(_filter_kernel(work), footprint.shape, work.device_pixels, *args[1:3], *map(as_device, args[3:]), out)

@@ -6,8 +6,9 @@
 Per channel. With a coverage footprint every pixel with a positive coverage takes part.
 """
 
-from ..registry import Method, register
-from ..walk import MAX_OF, MIN_OF, exact_value, identity, run, separable_kernel
+from ..kernels.reductions import MAX_OF, MIN_OF
+from ..kernels.walk import exact_value, identity, run, separable_kernel
+from .registry import Method, register
 
 
 def _extreme(sums, total, params):

@@ -1,9 +1,9 @@
-"""Learned pooling (paper 001): a closed-form linear operator learned by ``dpdown learn``.
+"""Learned pooling (Birodkar et al., arXiv 2019): a closed-form linear operator learned by ``dpdown learn``.
 
 .. math:: O[i, j, c] = \\sqrt{v(c)} \\sum_{n} P[m, n]\\,\\frac{I[n, c] - \\bar f(c)}{\\sqrt{v(c)}} + \\bar f(c)
 
 over the ``tile×tile`` tile holding output ``(i, j)``, ``m`` its position among the tile's
-``(tile/k)²`` outputs (see :mod:`dpdown.learned`). It runs on the footprint walker with a
+``(tile/k)²`` outputs (see :mod:`dpdown.evaluation.learning`). It runs on the footprint walker with a
 footprint whose span for each output is its whole tile; ``m`` reaches the rule as the
 output's reference value, so the same rule serves the CPU and the GPU. A partial tile at
 the right or bottom edge lacks some pixels: they count as the dataset mean (0 once
@@ -12,14 +12,60 @@ normalised), i.e. the tile is padded with the mean.
 
 import functools
 import os
+from dataclasses import dataclass
 
 import numpy as np
 
-from .. import learned
+from .._version import __version__
 from ..errors import ParameterError
-from ..footprints import Footprint, tile_axis
-from ..registry import Method, Param, register
-from ..walk import pooling_kernel, run
+from ..kernels.footprints import Footprint, tile_axis
+from ..kernels.walk import pooling_kernel, run
+from .registry import Method, Param, register
+
+
+@dataclass(frozen=True)
+class Operator:
+    """A learned pooling operator and how it was made.
+
+    ``weights`` is M×N: output ``m`` of a tile is ``Σ_n weights[m, n] · g[n]`` over the tile's
+    normalised pixels ``g`` (row-major ``n``, row-major ``m`` over the ``(tile/k)²`` outputs).
+    """
+
+    weights: np.ndarray
+    k: int
+    tile: int
+    alpha: float
+    norm: str
+    mean: np.ndarray        # per channel, in working units ([0, 1] for integer images)
+    std: np.ndarray         # per channel, √v(c)
+    classes: tuple
+    images: int
+    eigenvalues: np.ndarray  # λ_m of each output position
+    version: str = __version__
+
+    @property
+    def channels(self) -> int:
+        return len(self.mean)
+
+
+def load(path) -> Operator:
+    """The operator saved in ``path``; anything wrong with it is a :class:`ParameterError`."""
+    path = os.fspath(path)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            op = Operator(np.asarray(z["weights"], np.float64), int(z["k"]), int(z["tile"]), float(z["alpha"]),
+                          str(z["norm"]), np.asarray(z["mean"], np.float64), np.asarray(z["std"], np.float64),
+                          tuple(str(c) for c in z["classes"]), int(z["images"]),
+                          np.asarray(z["eigenvalues"], np.float64), str(z["version"]))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ParameterError(f"{path}: not a learned pooling operator ({str(exc).splitlines()[0]})") from None
+    per = op.tile // op.k if op.k else 0
+    if per < 1 or op.tile % op.k or op.weights.shape != (per * per, op.tile * op.tile) or \
+            op.std.shape != op.mean.shape or not (op.std > 0).all():
+        raise ParameterError(f"{path}: inconsistent learned pooling operator (k={op.k}, tile={op.tile}, "
+                             f"weights {op.weights.shape})")
+    return op
+
 
 HEADER = 2  # params: k, tile, then mean (n), std (n), the weights (M×N, row-major)
 
@@ -47,7 +93,7 @@ _KERNEL = pooling_kernel("learned", _acc_width, _accumulate, _finalize, HEADER=H
 
 @functools.lru_cache(maxsize=8)
 def _load(path, stamp):
-    return learned.load(path)
+    return load(path)
 
 
 def load_operator(path):
@@ -61,7 +107,7 @@ def load_operator(path):
 
 
 def apply(work, footprint, operator):
-    """Apply a learned :class:`dpdown.learned.Operator` tile by tile (window footprint ``-k``
+    """Apply a learned :class:`Operator` tile by tile (window footprint ``-k``
     equal to the operator's ``k``, stride ``k``)."""
     op = operator
     if footprint.k != op.k or any(len(a.start) > 1 and (a.start[1] - a.start[0]) != op.k
@@ -83,14 +129,14 @@ def apply(work, footprint, operator):
 def _run(work, footprint, operator=None):
     if operator is None:
         raise ParameterError("method 'learned' needs --operator PATH (a file made by 'dpdown learn')")
-    return apply(work, footprint, operator if isinstance(operator, learned.Operator) else load_operator(operator))
+    return apply(work, footprint, operator if isinstance(operator, Operator) else load_operator(operator))
 
 
 register(Method(
     name="learned",
     summary="Learned pooling: a linear operator per tile learned for class separability (dpdown learn).",
     formula="O[p] = √v·Σ_n P[m, n]·(I[n] − f̄)/√v + f̄ over p's tile, P from A p = λ(B + αC_m)p",
-    paper="Closed-form learned pooling (spatially varying linear pooling), paper 001, Algorithm 1",
+    paper="Closed-form learned pooling (spatially varying linear pooling). Birodkar, Mobahi, Krishnan, Bengio. A Closed-Form Learned Pooling for Deep Classification Networks. arXiv 2019, Algorithm 1",
     run=_run,
     params=(Param("operator", "path", None, "Operator file made by 'dpdown learn' (.npz); required."),),
     notes="Needs -k equal to the operator's k. A partial tile at the image edge is padded with the "

@@ -11,9 +11,9 @@ output grows with the window (integer images clip it at the dtype's maximum).
 
 import numpy as np
 
-from ..powers import for_lambda, per_lambda
-from ..registry import Method, Param, register
-from ..walk import exact_mean, exact_sum, run, separable_kernel
+from ..kernels.powers import for_lambda, per_lambda
+from ..kernels.walk import exact_mean, exact_sum, run, separable_kernel
+from .registry import Method, Param, register
 
 
 def _power(v, s, params):

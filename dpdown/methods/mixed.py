@@ -16,10 +16,10 @@ k = 4).
 import numpy as np
 
 from ..errors import ParameterError
-from ..registry import Method, Param, register
-from ..walk import pooling_kernel, run, separable_kernel
+from ..kernels.walk import pooling_kernel, run, separable_kernel
 from .avg import mean
 from .extrema import extremum
+from .registry import Method, Param, register
 
 
 def _acc_width(n, params):

@@ -1,4 +1,4 @@
-"""Ordinal (sorted-weights) pooling (Singla; paper 004).
+"""Ordinal (sorted-weights) pooling (Singla, 2017 blog post).
 
 Sort the footprint's values of each channel in descending order, keep the first
 ``r = pool_range`` and combine them with ``softmax(w)`` weights, shared by all channels:
@@ -19,8 +19,9 @@ once, then merges r slots per column, with ``r`` compiled in (the slot loops unr
 import numpy as np
 
 from ..errors import ParameterError
-from ..registry import Method, Param, register
-from ..walk import TOP, identity, run, separable_kernel
+from ..kernels.reductions import TOP
+from ..kernels.walk import identity, run, separable_kernel
+from .registry import Method, Param, register
 
 MAX_RANGE = 64
 

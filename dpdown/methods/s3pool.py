@@ -13,11 +13,12 @@ image anywhere. At test time the S3Pool authors use average pooling instead.
 import numpy as np
 
 from ..errors import ParameterError
-from ..footprints import Footprint, _axis
-from ..registry import Method, Param, register
-from ..rng import uniform_array
-from .dpp import METHOD as DPP, dpp
+from ..kernels.footprints import Footprint, _axis
+from ..kernels.rng import uniform_array
+from .dpp import METHOD as DPP
+from .dpp import dpp
 from .extrema import extremum
+from .registry import Method, Param, register
 from .stochastic import SEED
 
 

@@ -16,10 +16,10 @@ there SoftPool is two separable sums, ``Σ c·e^(βx)·x`` and ``Σ c·e^(βx)``
 
 import numpy as np
 
-from .. import colour
 from ..errors import ParameterError
-from ..registry import Method, Param, register
-from ..walk import block_kernel, pooling_kernel, run, separable_kernel, tiling
+from ..kernels import colour
+from ..kernels.walk import block_kernel, pooling_kernel, run, separable_kernel, tiling
+from .registry import Method, Param, register
 
 
 def _acc_width(n, params):

@@ -18,9 +18,9 @@ non-negative.
 import numpy as np
 
 from ..errors import ParameterError
-from ..registry import Method, Param, register
-from ..rng import key, uniform_at
-from ..walk import pooling_kernel, run, separable_kernel
+from ..kernels.rng import key, uniform_at
+from ..kernels.walk import pooling_kernel, run, separable_kernel
+from .registry import Method, Param, register
 
 DEFAULT_SEED = 0
 

@@ -1,4 +1,4 @@
-"""Closed-form learned pooling (paper 001, Algorithm 1): learning the operator from labelled images.
+"""Closed-form learned pooling (Birodkar et al., arXiv 2019, Algorithm 1): learning the operator from labelled images.
 
 Every image is cut into non-overlapping ``tile×tile`` tiles (a partial tile at the right or
 bottom edge is left out); tile ``k`` of an image of class ``q`` is ``X_k`` (N×C, N = tile²),
@@ -30,67 +30,23 @@ tiles and of their outer products, so no tile is kept.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 import numpy as np
 
-from ._version import __version__
-from .errors import DpdownError, ParameterError
+from ..errors import DpdownError, ParameterError
+from ..io.write import write_atomic
+from ..methods.learned import Operator
 
 NORMS = ("l1", "l2")
 
 
-@dataclass(frozen=True)
-class Operator:
-    """A learned pooling operator and how it was made.
-
-    ``weights`` is M×N: output ``m`` of a tile is ``Σ_n weights[m, n] · g[n]`` over the tile's
-    normalised pixels ``g`` (row-major ``n``, row-major ``m`` over the ``(tile/k)²`` outputs).
-    """
-
-    weights: np.ndarray
-    k: int
-    tile: int
-    alpha: float
-    norm: str
-    mean: np.ndarray        # per channel, in working units ([0, 1] for integer images)
-    std: np.ndarray         # per channel, √v(c)
-    classes: tuple
-    images: int
-    eigenvalues: np.ndarray  # λ_m of each output position
-    version: str = __version__
-
-    @property
-    def channels(self) -> int:
-        return len(self.mean)
-
-    def save(self, path, overwrite: bool = True) -> None:
-        """Write the operator and its metadata as ``.npz``, atomically (temporary file, then rename)."""
-        from .write import write_atomic
-
-        write_atomic(path, lambda f: np.savez(
-            f, weights=self.weights, k=self.k, tile=self.tile, alpha=self.alpha, norm=self.norm, mean=self.mean,
-            std=self.std, classes=np.array(self.classes, dtype=str), images=self.images,
-            eigenvalues=self.eigenvalues, version=self.version), overwrite)
-
-
-def load(path) -> Operator:
-    """The operator saved in ``path``; anything wrong with it is a :class:`ParameterError`."""
-    path = os.fspath(path)
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            op = Operator(np.asarray(z["weights"], np.float64), int(z["k"]), int(z["tile"]), float(z["alpha"]),
-                          str(z["norm"]), np.asarray(z["mean"], np.float64), np.asarray(z["std"], np.float64),
-                          tuple(str(c) for c in z["classes"]), int(z["images"]),
-                          np.asarray(z["eigenvalues"], np.float64), str(z["version"]))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ParameterError(f"{path}: not a learned pooling operator ({str(exc).splitlines()[0]})") from None
-    per = op.tile // op.k if op.k else 0
-    if per < 1 or op.tile % op.k or op.weights.shape != (per * per, op.tile * op.tile) or \
-            op.std.shape != op.mean.shape or not (op.std > 0).all():
-        raise ParameterError(f"{path}: inconsistent learned pooling operator (k={op.k}, tile={op.tile}, "
-                             f"weights {op.weights.shape})")
-    return op
+def save(op: Operator, path, overwrite: bool = True) -> None:
+    """Write ``op`` and its metadata as ``.npz``, atomically (temporary file, then rename);
+    :func:`dpdown.methods.learned.load` reads it."""
+    write_atomic(path, lambda f: np.savez(
+        f, weights=op.weights, k=op.k, tile=op.tile, alpha=op.alpha, norm=op.norm, mean=op.mean,
+        std=op.std, classes=np.array(op.classes, dtype=str), images=op.images,
+        eigenvalues=op.eigenvalues, version=op.version), overwrite)
 
 
 def tiles(pixels: np.ndarray, tile: int) -> np.ndarray:
@@ -231,9 +187,9 @@ def learn_arrays(samples, k: int, tile: int, alpha: float = 25.0, norm: str = "l
 def dataset(folder):
     """``(pixels, class)`` for every image of ``folder``'s class subfolders (working units:
     integers scaled to [0, 1], colour premultiplied by alpha as ``dpdown scale`` pools it)."""
-    from .batch import collect
-    from .read import read
-    from .working import to_working
+    from ..core.working import to_working
+    from ..io.batch import collect
+    from ..io.read import read
 
     folder = os.fspath(folder)
     if not os.path.isdir(folder):

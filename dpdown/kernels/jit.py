@@ -24,7 +24,6 @@ import sys
 import threading
 import types
 
-
 # ``DPDOWN_PARALLEL=0`` compiles the kernels without Numba's parallel transform (``prange``
 # runs as ``range``, on one thread): the same results, compiled in about half the time, for
 # the test suite, whose cold run is mostly compiling (tests/test_threads.py compiles with it).

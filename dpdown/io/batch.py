@@ -7,7 +7,7 @@ outputs and the same :class:`Outcome` for each file. A failure is an outcome, ne
 exception: one bad file does not stop the others.
 
 On the GPU the workers are threads of this process, sharing one CUDA context, each with its
-own stream and pinned buffers (:mod:`dpdown.device`): while one thread's image is copied in
+own stream and pinned buffers (:mod:`dpdown.kernels.device`): while one thread's image is copied in
 or out, another's kernels run, and the others decode and encode on the CPU.
 """
 
@@ -28,9 +28,12 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolE
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
-from .errors import DpdownError, ImageError, Interrupted, ParameterError
-from .files import FileOptions
+from ..errors import DpdownError, ImageError, Interrupted, ParameterError
+from ..kernels import device as devices
+from ..kernels import footprints
+from ..methods import registry
 from .formats import EXTENSIONS, FORMATS, READABLE
+from .one_file import FileOptions
 
 DEFAULT_NAME = "{stem}_{method}_{tag}.{ext}"
 NAME_FIELDS = ("stem", "ext", "method", "k", "size", "tag")
@@ -193,8 +196,6 @@ def output_name(job: Job, source: str, out_shape) -> str:
 
 
 def _out_shape(job: Job, shape):
-    from . import footprints
-
     args = job.downscale
     if args.get("k") is not None:
         return tuple(footprints.window_count(n, args["k"], args.get("stride") or args["k"]) for n in shape)
@@ -209,7 +210,7 @@ class _Skip(Exception):
 
 def process(job: Job, item: Item) -> Outcome:
     """Downscale one file as ``job`` says. Never raises for a bad file: the outcome says why."""
-    from .files import scale_file
+    from .one_file import scale_file
     from .read import image_shape
 
     def target_for(out_shape):
@@ -291,8 +292,6 @@ def run(job: Job, items, jobs=None, dask=None, on_outcome=None) -> Summary:
 
     The device is settled once, here: ``cuda`` without a GPU is one error before any file,
     and on the GPU the ``jobs`` workers are threads (see the module's note)."""
-    from . import device as devices
-
     items = list(items)
     outcomes = []
     device = devices.resolve(job.downscale.get("device", "cpu")) if not dask else None
@@ -506,3 +505,72 @@ def _run_dask(task, items, address, done, lost):
                 done(future.result())
             except Exception as exc:  # the task died with its worker (KilledWorker) or could not run
                 done(lost(item, f"{type(exc).__name__}: {exc}"))
+
+
+# ---- the Python API ---------------------------------------------------------------------------
+
+def downscale_files(inputs, output=None, k=None, *, recursive=False, jobs=None, dask=None, name=None,
+                    skip_existing=False, format=None, quality=None, strip=False, max_pixels=None,
+                    overwrite=False, on_outcome=None, **downscale_args):
+    """Downscale image files and folders, in parallel, as ``dpdown scale`` does.
+
+    Parameters
+    ----------
+    inputs : str or path, or a list of them
+        Files, folders (their images by extension; ``recursive`` adds subfolders) and glob
+        patterns (``**`` crosses folders).
+    output : str, optional
+        Folder for the outputs, which mirror the input tree; None writes each beside its input.
+    k : int, optional
+        Window size; with ``**downscale_args`` (``stride``, ``shape``, ``scale``, ``method``,
+        ``linear``, ``memory_budget``, ``device``, the method's parameters...) as for
+        :func:`downscale`.
+    recursive : bool
+        Look in the subfolders of folder inputs too.
+    jobs : int, optional
+        Worker processes (default: one per core; 1 runs in this process); with
+        ``device="cuda"`` threads of this process, each on its own CUDA stream.
+    dask : str, optional
+        Address of a Dask scheduler to run the files on instead (needs ``distributed``).
+    name : str, optional
+        Output name template, default ``{stem}_{method}_{tag}.{ext}``; fields ``stem``,
+        ``ext``, ``method``, ``k``, ``size`` (``WxH``) and ``tag`` (``k<k>`` or the size).
+    skip_existing, overwrite : bool
+        Leave alone, or replace, existing outputs; by default each is a failure.
+    format, quality, strip, max_pixels
+        How files are written and read: :class:`dpdown.io.one_file.FileOptions`.
+    on_outcome : callable, optional
+        Called with each file's :class:`dpdown.io.batch.Outcome` as it finishes.
+
+    Returns
+    -------
+    dpdown.io.batch.Summary
+        Every file's outcome (``done``, ``skipped`` or ``failed`` with a reason), the wall
+        time and throughput. A bad file never raises; bad arguments do.
+
+    Raises
+    ------
+    dpdown.errors.Interrupted
+        On Ctrl-C or SIGTERM (a ``KeyboardInterrupt``), once the files being written are
+        finished; its ``summary`` holds the outcomes so far and the files not done.
+
+    Examples
+    --------
+    >>> summary = downscale_files("photos/", "small/", recursive=True, shape=(None, 1920))
+    >>> [o.reason for o in summary.failures]
+    """
+    from .read import DEFAULT_MAX_PIXELS
+
+    downscale_args = dict(downscale_args, k=k)
+    spec = registry.get(downscale_args.get("method", "dpid"))
+    own = set(downscale_args) - {p.name for p in spec.params}
+    spec.resolve({key: v for key, v in downscale_args.items() if key not in own})
+    footprints.check_request(k, downscale_args.get("stride"), downscale_args.get("shape"), downscale_args.get("scale"))
+    if name is not None:
+        check_name(name)
+    if overwrite and skip_existing:
+        raise ParameterError("overwrite and skip_existing exclude each other")
+    files = FileOptions(format, quality, strip, DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels, overwrite)
+    job = Job(downscale_args, files, name or DEFAULT_NAME, skip_existing)
+    inputs = [inputs] if isinstance(inputs, (str, bytes)) or not hasattr(inputs, "__iter__") else inputs
+    return run(job, collect(inputs, output, recursive), jobs, dask, on_outcome)

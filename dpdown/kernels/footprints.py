@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def _axis(starts, stops, lo=None, hi=None) -> Axis:
 
 def window_count(n: int, k: int, stride: int) -> int:
     """How many ceil-mode windows of ``k`` samples every ``stride`` cover ``n`` samples: each
-    starts inside (methods.md's ``ceil((n - k) / stride) + 1``, whose last window is empty
+    starts inside (the usual ``ceil((n - k) / stride) + 1``, whose last window is empty
     where stride > k puts its start at ``n`` or past it; PyTorch's ceil mode drops that one)."""
     count = (n - k + stride - 1) // stride + 1
     return count - 1 if (count - 1) * stride >= n else count
@@ -117,7 +117,7 @@ def coverage_axis(n: int, n_out: int) -> Axis:
 def tile_axis(window_starts, n: int, tile: int) -> Axis:
     """For windows starting at ``window_starts``, each the whole ``tile`` that holds it (the
     last clipped at ``n``): learned pooling's footprint, where every output of a tile reads
-    all of it. Built from the window starts, so a strip of rows (:mod:`dpdown.strips`)
+    all of it. Built from the window starts, so a strip of rows (:mod:`dpdown.core.memory_strips`)
     keeps its tiles."""
     starts = (np.asarray(window_starts, dtype=np.int64) // tile) * tile
     return _axis(starts, np.minimum(starts + tile, n))

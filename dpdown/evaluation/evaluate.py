@@ -1,8 +1,8 @@
 """The feature-preservation evaluation (``dpdown eval``): how much of an image a method keeps.
 
-SoftPool's Table 1 (paper 002, Section 4.2) compares "the original inputs with the
+SoftPool's Table 1 (Stergiou et al., ICCV 2021, Section 4.2) compares "the original inputs with the
 downsampled outputs" by SSIM and PSNR for k = 2, 3, 5 without saying how images of
-different sizes are compared, and published no script (../shared/methods.md). dpdown
+different sizes are compared, and published no script. dpdown
 names its protocol in every report (:data:`PROTOCOLS`):
 
 * ``upsample`` (default): the pooled image is brought back to the original size with one
@@ -14,7 +14,7 @@ names its protocol in every report (:data:`PROTOCOLS`):
 
 Each image is read once per worker; every (k, method) pair is scored on it. The unit of
 work is one image (:func:`evaluate_image`), so the same tasks run in-process, in worker
-processes or on a Dask cluster (:func:`dpdown.batch.run_tasks`).
+processes or on a Dask cluster (:func:`dpdown.io.batch.run_tasks`).
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import paper_values, registry
-from .errors import DpdownError, ParameterError
+from ..errors import DpdownError, ParameterError
+from ..methods import registry
+from . import paper_values
 
 DEFAULT_KS = paper_values.KS
 
@@ -133,7 +134,7 @@ class ImageResult:
 
 def load(path) -> np.ndarray:
     """The image at ``path`` as float32 H×W×C in [0, 1], alpha dropped."""
-    from .read import read
+    from ..io.read import read
 
     image = read(path)
     pixels = image.pixels if image.pixels.ndim == 3 else image.pixels[:, :, None]
@@ -174,9 +175,9 @@ def target_for(original: np.ndarray, k: int, protocol: str) -> np.ndarray:
 
 def pool(original: np.ndarray, k: int, method: str, params=(), device: str = "cpu") -> np.ndarray:
     """``original`` (H×W×C) downscaled by ``method`` with ``params`` at ``k``, H'×W'×C; one
-    kernel at a time per process (see :data:`dpdown.files.COMPUTE_LOCK`)."""
-    from .api import downscale
-    from .files import COMPUTE_LOCK
+    kernel at a time per process (see :data:`dpdown.io.one_file.COMPUTE_LOCK`)."""
+    from ..core.pipeline import downscale
+    from ..io.one_file import COMPUTE_LOCK
 
     with COMPUTE_LOCK:
         pooled = downscale(original, k, method=method, has_alpha=False, device=device, **dict(params))
@@ -330,9 +331,9 @@ def run(sets, ks=DEFAULT_KS, methods=None, protocol="upsample", jobs=None, dask=
         device="cpu", on_image=None) -> Evaluation:
     """Evaluate ``methods`` (MethodSpecs; default: every method that needs no file) at each
     ``k`` on every image of ``sets`` (``(label, paper dataset, paths)``, see
-    :func:`dpdown.datasets.resolve`). ``on_image(ImageResult)`` is called as each image is done."""
-    from .batch import run_tasks
-    from .device import resolve
+    :func:`dpdown.evaluation.datasets.resolve`). ``on_image(ImageResult)`` is called as each image is done."""
+    from ..io.batch import run_tasks
+    from ..kernels.device import resolve
 
     check(ks, protocol)
     ks = tuple(dict.fromkeys(int(k) for k in ks))
@@ -364,3 +365,39 @@ def run(sets, ks=DEFAULT_KS, methods=None, protocol="upsample", jobs=None, dask=
             evaluation.samples.setdefault(task.dataset, task.path)
     evaluation.wall = time.perf_counter() - start
     return evaluation
+
+
+def evaluate_methods(folders=(), *, datasets=(), k=(2, 3, 5), methods=None, protocol="upsample", jobs=None,
+                     dask=None, limit=None, device="cpu", on_image=None):
+    """SSIM and PSNR of pooled images against the originals, as ``dpdown eval`` reports them.
+
+    Parameters
+    ----------
+    folders : str or list of str
+        Folders of images (searched recursively; DIV2K/Urban100/Manga109/Flickr2K recognised).
+    datasets : list of str
+        Named offline sets (``dpdown.evaluation.datasets.NAMED``: ``"photos"``, ``"urban"``).
+    k : int or sequence of int
+        Window sizes (stride k); SoftPool's Table 1 uses 2, 3 and 5.
+    methods : list of str, optional
+        ``"NAME[:key=value...]"``, e.g. ``"dpp:lambda=2"``; default every method that needs no file.
+    protocol : {"upsample", "reference"}
+        How images of different sizes are compared (``dpdown.evaluation.evaluate.PROTOCOLS``).
+    jobs, dask, limit, device
+        Worker processes, a Dask scheduler address, the first ``limit`` images of each set,
+        where the kernels run.
+
+    Returns
+    -------
+    dpdown.evaluation.evaluate.Evaluation
+        ``rows`` (one per image × k × method), ``summary()`` (mean and standard deviation per
+        dataset × k × method, with the paper's figures where it has them), ``failures``,
+        ``protocol_text``; :mod:`dpdown.evaluation.report` turns it into tables, CSV, JSON or HTML.
+    """
+    from . import datasets as named_sets
+
+    sets = named_sets.resolve(folders, datasets)
+    ks = (k,) if isinstance(k, int) else tuple(k)
+    specs = [m if isinstance(m, MethodSpec) else parse_method(m) for m in methods] \
+        if methods else None
+    return run(sets, ks, specs, protocol, jobs, dask, limit, device, on_image)

@@ -13,15 +13,15 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import socket
 import struct
 import sys
-import socket
 import threading
 import zlib
 
 import numpy as np
 
-from .errors import ImageError, ParameterError
+from ..errors import ImageError, ParameterError
 from .formats import FORMATS
 
 # an output is written as ".<name>.<host>-<pid>.dpdown-part" beside it, then renamed

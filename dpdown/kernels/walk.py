@@ -34,13 +34,14 @@ import numpy as np
 
 from . import colour
 from .jit import Lazy, inline, jit, prange, specialise
+from .reductions import MAX_OF, SUM, TOP
 
 
 @inline
 def load_pixel(img, y, x, scale, alpha, n, px):
     """The ``n`` working values of pixel (y, x) into ``px``: scaled (colour decoded to linear
-    light when asked, :mod:`dpdown.colour`), colour premultiplied by alpha, and pooled across
-    channels when ``CHANNEL_POOL`` asks (paper 003): groups of ``CHANNEL_SIZE`` consecutive
+    light when asked, :mod:`dpdown.kernels.colour`), colour premultiplied by alpha, and pooled across
+    channels when ``CHANNEL_POOL`` asks (Pei et al.'s feature pooling): groups of ``CHANNEL_SIZE`` consecutive
     channels by max, min or mean, or the ``n`` largest values."""
     if CHANNEL_POOL == 0:  # noqa: F821 (bound per variant)
         for c in range(n):
@@ -302,7 +303,6 @@ def run(kernel, work, footprint, params=(), ref=None, final=None):
 # one guide value per output row, spread over the row once (``guide``), and the terms are
 # summed like any separable rule's: one contiguous, vectorised loop per input row.
 
-SUM, MAX_OF, MIN_OF, TOP = 0, 1, 2, 3
 
 
 @inline

@@ -2,7 +2,7 @@
 
 The command line gathers its options into a :class:`FileOptions` and calls
 :func:`scale_file` per input; everything about formats, metadata and standard streams
-happens here and in :mod:`dpdown.read` / :mod:`dpdown.write`.
+happens here and in :mod:`dpdown.io.read` / :mod:`dpdown.io.write`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from .errors import ParameterError
+from ..errors import ParameterError
 from .read import DEFAULT_MAX_PIXELS, read
 from .write import format_for, write
 
@@ -55,7 +55,7 @@ COMPUTE_LOCK = threading.Lock()
 
 def compute_lock(device):
     """What a run on ``device`` holds: :data:`COMPUTE_LOCK`, except on the GPU, where each
-    thread has its own stream (:mod:`dpdown.device`) — but not under Numba's CUDA simulator,
+    thread has its own stream (:mod:`dpdown.kernels.device`) — but not under Numba's CUDA simulator,
     whose kernels cannot run from two threads at once."""
     if device == "cuda":
         from numba.cuda import config
@@ -73,7 +73,7 @@ def scale_file(source, target, options: FileOptions = FileOptions(), **downscale
     ``memory_budget``, the method's parameters...); ``has_alpha`` comes from the file.
     Nothing is written unless the whole image was read and downscaled.
     """
-    from .api import downscale
+    from ..core.pipeline import downscale
 
     if not callable(target):
         fmt = format_for(target, options.format)  # a bad format is an error before any work

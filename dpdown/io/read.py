@@ -8,7 +8,7 @@
 * ``-`` reads standard input.
 
 The EXIF orientation is applied to the pixels and reset to 1; the ICC profile and EXIF are
-kept in :attr:`Image.info` for :func:`dpdown.write.write`. CMYK goes to sRGB through its
+kept in :attr:`Image.info` for :func:`dpdown.io.write.write`. CMYK goes to sRGB through its
 embedded profile (or the plain formula without one), a palette is expanded; every such
 conversion is a line in :attr:`Image.notes` (``--verbose``). Every problem is an
 :class:`ImageError` with a one-line message.
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import ImageError
+from ..errors import ImageError
 
 DEFAULT_MAX_PIXELS = 500_000_000  # larger images need --max-pixels (a header can claim anything)
 
@@ -144,7 +144,8 @@ _PILLOW_LIMIT = threading.Lock()
 
 
 def _read_pillow(label, src, max_pixels) -> Image:
-    from PIL import Image as PILImage, UnidentifiedImageError
+    from PIL import Image as PILImage
+    from PIL import UnidentifiedImageError
 
     notes = []
     try:

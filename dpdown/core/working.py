@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
 
@@ -29,7 +29,7 @@ class Working:
     out_channels: int = 0         # channels each pixel has once loaded (after channel pooling)
     final: bool = False           # the method's last pass writes the caller's dtype (see walk.run)
     device_pixels: object = None  # ``pixels`` in GPU memory when the kernels run there
-    linear: bool = False          # colour decoded from sRGB to linear light on load (dpdown.colour)
+    linear: bool = False          # colour decoded from sRGB to linear light on load (dpdown.kernels.colour)
 
     @property
     def device(self) -> str:
@@ -52,9 +52,9 @@ def to_working(img, has_alpha: bool | None = None, channel_pool: str | None = No
     Alpha, when there is one, is the last channel: ``has_alpha=None`` assumes it for 2- and
     4-channel images. ``channel_pool`` (``max``, ``min``, ``avg`` over groups of
     ``channel_size`` consecutive channels, or ``topk``: the ``channel_size`` largest values)
-    pools across channels as each pixel is loaded (Pei et al., paper 003); every channel is
+    pools across channels as each pixel is loaded (Pei et al., feature pooling); every channel is
     then a band, none is alpha. ``linear`` decodes colour (not alpha) from sRGB to linear
-    light as it is loaded, and the last pass encodes it back (:mod:`dpdown.colour`).
+    light as it is loaded, and the last pass encodes it back (:mod:`dpdown.kernels.colour`).
     """
     img = np.asarray(img)
     if img.dtype.type not in DTYPES:
@@ -77,7 +77,7 @@ def to_working(img, has_alpha: bool | None = None, channel_pool: str | None = No
     if channel_pool is None:
         return Working(pixels, scale, channels - 1 if has_alpha else -1, squeeze, (0, 1), channels,
                        linear=bool(linear))
-    from .walk import CHANNEL_POOLS, TOPK
+    from ..kernels.walk import CHANNEL_POOLS, TOPK
 
     if channel_pool not in CHANNEL_POOLS:
         raise ParameterError(f"unknown channel pooling {channel_pool!r}; choose one of {', '.join(CHANNEL_POOLS)}")

@@ -3,7 +3,7 @@
 Several methods learn their parameters inside a network in their papers (DPP's α, λ and
 Full-DPP's filter, gated pooling's mask, the ordinal weights...). dpdown fits them to
 images instead: maximise the mean metric (SSIM or PSNR under an evaluation protocol of
-:mod:`dpdown.evaluate`, or a user's function) over a training split with SciPy's bounded
+:mod:`dpdown.evaluation.evaluate`, or a user's function) over a training split with SciPy's bounded
 Powell search, and report the metric on a held-out split next to the defaults'.
 
 The images are split by a seeded shuffle of their sorted paths. Each contributes one
@@ -21,9 +21,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from . import registry
-from ._version import __version__
-from .errors import ParameterError
+from .._version import __version__
+from ..errors import ParameterError
+from ..methods import registry
 
 METRICS = ("ssim", "psnr")
 FITTABLE = ("float", "floats")
@@ -156,7 +156,7 @@ class FitResult:
         return json.dumps(record, indent=1) + "\n"
 
     def save(self, path, overwrite: bool = False) -> None:
-        from .write import write_atomic
+        from ..io.write import write_atomic
 
         text = self.to_json().encode()
         write_atomic(path, lambda stream: stream.write(text), overwrite)
@@ -166,7 +166,7 @@ def fit(sets, method_text: str, k: int, names=None, metric="ssim", protocol="ups
         patch=256, max_evals=100, on_step=None) -> FitResult:
     """Fit ``names`` (default: every scalar continuous parameter) of the method described by
     ``method_text`` (``NAME[:key=value...]``, the fixed values) on the images of ``sets``
-    (``(label, paper, paths)``, see :func:`dpdown.datasets.resolve`).
+    (``(label, paper, paths)``, see :func:`dpdown.evaluation.datasets.resolve`).
 
     ``on_step(evaluations, best)`` is called after every evaluation of the objective.
     """
@@ -218,3 +218,43 @@ def load(path) -> dict:
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ParameterError(f"{path}: not a dpdown fit file ({exc})") from None
     return {"method": method.name, **params}
+
+
+def fit_method(folders=(), *, method, k, params=None, datasets=(), metric="ssim", protocol="upsample",
+               held_out=0.3, seed=0, patch=256, max_evals=100):
+    """Fit a method's continuous parameters to images by the evaluation metric (``dpdown fit``).
+
+    Parameters
+    ----------
+    folders, datasets
+        The images, as for :func:`evaluate_methods`.
+    method : str
+        ``"NAME[:key=value...]"``; the given values stay fixed, e.g. ``"dpp:guide=full"``.
+    k : int
+        Window size (stride k).
+    params : list of str, optional
+        Parameters to fit (``["alpha", "lambda"]``, ``["filter"]``, ``["gate-weights"]``...);
+        default: the method's continuous scalars.
+    metric : str or callable
+        ``"ssim"``, ``"psnr"`` or ``"module:function"`` of (original, pooled as compared) → float,
+        larger better.
+    protocol, held_out, seed, patch, max_evals
+        The eval protocol, the held-out share of the images and the split's seed, the centre
+        patch size (0: whole images), the most objective evaluations.
+
+    Returns
+    -------
+    dpdown.evaluation.fit.FitResult
+        ``params`` (every parameter, the fitted at their optimum), the metric on the training
+        and held-out images for the defaults and the fitted values; ``save(path)`` writes the
+        file ``dpdown scale --params-file`` and :func:`load_params` read.
+    """
+    from . import datasets as named_sets
+
+    sets = named_sets.resolve(folders, datasets)
+    return fit(sets, method, k, params, metric, protocol, held_out, seed, patch, max_evals)
+
+
+def load_params(path):
+    """``{"method": ..., **params}`` from a ``dpdown fit`` file: ``downscale(img, k, **load_params(f))``."""
+    return load(path)

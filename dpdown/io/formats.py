@@ -1,6 +1,6 @@
 """Image file formats by name: what dpdown reads from folders and what it writes.
 
-Kept apart from :mod:`dpdown.read` and :mod:`dpdown.write` so that the command line can
+Kept apart from :mod:`dpdown.io.read` and :mod:`dpdown.io.write` so that the command line can
 list them without importing NumPy or Pillow.
 """
 

@@ -5,7 +5,7 @@ On the GPU each thread has its own CUDA stream (:func:`stream`): every copy and 
 run goes on it, none on the default stream, which would wait for all the others. Pixels go
 to and from the GPU through page-locked ("pinned") buffers of the thread, copied at the
 bus's full speed and without blocking the other streams (images up to STAGING_LIMIT). So runs in different threads — the
-workers of a GPU batch (:func:`dpdown.batch.run`) — overlap: one image's copies run while
+workers of a GPU batch (:func:`dpdown.io.batch.run`) — overlap: one image's copies run while
 another's kernels do, and the decoding and encoding of others on the CPU meanwhile.
 
 Nothing here imports numba.cuda until a run asks for ``cuda`` or ``auto``.
@@ -19,7 +19,7 @@ import warnings
 
 import numpy as np
 
-from .errors import DpdownError, ParameterError
+from ..errors import DpdownError, ParameterError
 
 DEVICES = ("cpu", "cuda", "auto")
 

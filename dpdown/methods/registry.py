@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 # Modules under dpdown.methods, in the order ``dpdown methods`` lists them.
 METHOD_MODULES = ("avg", "extrema", "lp", "softpool", "mixed", "stochastic", "ordinal", "dpid", "dpp",
@@ -100,7 +100,7 @@ class Method:
     ``run(work, footprint, **params)`` returns float64 working values (H'×W'×C').
     ``footprint(shape, footprint, **params)``, for the few methods that choose their own
     footprint (S3's random rows and columns), turns the planned footprint into the one they
-    pool, so that :mod:`dpdown.strips` can cut the final footprint into strips; ``run`` given
+    pool, so that :mod:`dpdown.core.memory_strips` can cut the final footprint into strips; ``run`` given
     a footprint so chosen pools it as it is.
     """
 

@@ -1,4 +1,4 @@
-"""The footprint walkers on the GPU: numba.cuda twins of :mod:`dpdown.walk`.
+"""The footprint walkers on the GPU: numba.cuda twins of :mod:`dpdown.kernels.walk`.
 
 The same rules compile into these kernels, as CUDA device functions: a method written for
 the CPU walker runs here unchanged. One thread computes one output pixel; ``x`` in the
@@ -12,7 +12,7 @@ one-pixel view of ``ref``, with ``i = j = 0``. Where the pixel is (``at``) is un
 position-keyed rules (random numbers, masks) see the same positions as on the CPU.
 
 Every copy, allocation and launch here goes on the calling thread's stream
-(:func:`dpdown.device.stream`). This module imports numba.cuda; only a run with
+(:func:`dpdown.kernels.device.stream`). This module imports numba.cuda; only a run with
 ``device="cuda"`` imports it.
 """
 
@@ -23,7 +23,7 @@ from numba import cuda, float64
 
 from .device import on_gpu, stream
 from .jit import Lazy
-from .walk import TOP
+from .reductions import TOP
 
 BLOCK = (32, 8)  # 32 output columns × 8 output rows per block
 
@@ -197,7 +197,7 @@ def as_device(array):
 
 
 def run(kernel, work, footprint, params, ref, lut, top, final, dtype):
-    """:func:`dpdown.walk.run` on the GPU: the working pixels are already there; the result
+    """:func:`dpdown.kernels.walk.run` on the GPU: the working pixels are already there; the result
     (a device array) stays there for the method's next pass or the copy back."""
     n_rows, n_cols = footprint.shape
     out = empty((n_rows, n_cols, work.out_channels), dtype)

@@ -25,9 +25,9 @@ import re
 
 import numpy as np
 
-from . import device as devices
-from .errors import ParameterError
-from .footprints import Axis
+from ..errors import ParameterError
+from ..kernels import device as devices
+from ..kernels.footprints import Axis
 
 DEFAULT_BUDGET = 2 << 30          # bytes of working memory before strips are used
 BUDGET_ENV = "DPDOWN_MEMORY_BUDGET"

@@ -1,8 +1,9 @@
-"""SoftPool's published similarity figures (paper 002: Table 1, and Table 3 for Flickr2K).
+"""SoftPool's published similarity figures (Stergiou, Poppe and Kalliatakis,
+ICCV 2021: Table 1, and Table 3 for Flickr2K).
 
 Mean SSIM and PSNR between the original images and the pooled ones, for k = 2, 3, 5. They
 are facts from the paper, measured on other data under a protocol the paper does not state
-(its PSNR of ~50 dB suggests a peak of 255 used on [0, 1] data; ../shared/methods.md), so
+(its PSNR of ~50 dB suggests a peak of 255 used on [0, 1] data), so
 ``dpdown eval --paper`` shows them only as a separately labelled reference, never mixed
 into dpdown's own figures. Keys are dpdown's method names.
 """

@@ -1,6 +1,6 @@
 """Image sets for ``dpdown eval``: named offline sets from Debian packages, and folders.
 
-SoftPool's Table 1 (paper 002) uses DIV2K, Urban100 and Manga109, which are not
+SoftPool's Table 1 (Stergiou et al., ICCV 2021) uses DIV2K, Urban100 and Manga109, which are not
 redistributable offline. dpdown names two stand-ins that install from Debian's packages:
 
 * ``photos`` — DIV2K-style: real photographs of 1365 to 6028 pixels across.
@@ -19,7 +19,7 @@ import re
 import warnings
 from dataclasses import dataclass
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 
 def root() -> str:
@@ -133,7 +133,7 @@ def recognise(folder: str) -> str | None:
 def folder_images(folder: str) -> list[str]:
     """The images under ``folder`` (recursive, sorted); only the high-resolution ones where the
     folder holds HR subfolders or ``*_HR`` files, as super-resolution sets are laid out."""
-    from .batch import is_image_name
+    from ..io.batch import is_image_name
 
     found = []
     for root, dirs, files in os.walk(folder):

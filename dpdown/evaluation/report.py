@@ -18,8 +18,8 @@ import math
 
 import numpy as np
 
+from .._version import __version__
 from . import paper_values
-from ._version import __version__
 
 FORMATS = ("table", "csv", "json", "markdown", "html")
 
@@ -167,7 +167,7 @@ def plots(evaluation) -> list[tuple[str, str]]:
     try:
         import matplotlib
     except ImportError:
-        from .errors import ParameterError
+        from ..errors import ParameterError
 
         raise ParameterError("the HTML report's plots need matplotlib: pip install 'dpdown[report]'") from None
     matplotlib.use("Agg")
@@ -216,7 +216,7 @@ def crops(path, specs, k, out_pixels=48):
     """The most detailed region of the image at ``path`` downscaled by each method at ``k``:
     ``[(label, data URL)]``, the original first. Pooling is local, so the region is cut
     first (a multiple of k, aligned to the windows) and downscaled alone."""
-    from .api import downscale
+    from ..core.pipeline import downscale
     from .evaluate import crop, load
 
     pixels = crop(load(path), k)
@@ -258,7 +258,7 @@ def to_html(evaluation, paper=False, with_crops=True) -> str:
              f"dpdown {__version__}.</p>",
              f"<table><tr><th>method</th>{head}</tr>{''.join(body)}</table>"]
     if any(c.paper for c in columns):
-        parts.append("<p class=paper>Grey columns: SoftPool's published figures (paper 002, Table 1; Table 3 "
+        parts.append("<p class=paper>Grey columns: SoftPool's published figures (Stergiou et al., ICCV 2021, Table 1; Table 3 "
                      "for Flickr2K) on the real benchmark sets, under a protocol the paper does not state. "
                      "A reference, not a result of this run.</p>")
     parts.append("<h2>SSIM and PSNR against k</h2>")

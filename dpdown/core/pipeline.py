@@ -1,0 +1,104 @@
+"""The pipeline of one image: working form → the method over its footprints → back.
+
+:func:`downscale` reads nothing and writes nothing: :mod:`dpdown.io` brings pixels from
+files and takes them back; here they are put in working form (:mod:`dpdown.core.working`),
+the footprint of every output pixel is planned (:mod:`dpdown.kernels.footprints`), the
+method's kernels run over it in strips of rows that bound the memory used
+(:mod:`dpdown.core.memory_strips`), and the result comes back in the input's dtype.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ..errors import ParameterError
+from ..kernels import device as devices
+from ..kernels import footprints
+from ..methods import registry
+from . import memory_strips
+from .working import to_working
+
+
+def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid",
+              has_alpha=None, channel_pool=None, channel_size=1, device="cpu", linear=False,
+              memory_budget=None, **params):
+    """Downscale an image with a detail-preserving or pooling method.
+
+    Parameters
+    ----------
+    img : ndarray
+        H×W or H×W×C; uint8, uint16, float32 or float64. Integers are processed as values in
+        [0, 1] and rounded back; floats are used as they are.
+    k : int, optional
+        Window size: output pixel ``(i, j)`` pools the ``k×k`` window at ``(i·stride, j·stride)``,
+        clipped at the image edge (ceil mode: no pixel dropped at the edge; a window that would
+        start past it, which a stride over k can ask for, is not made).
+    stride : int, optional
+        Step between windows; defaults to ``k``.
+    shape : (rows, cols), optional
+        Exact output size; either may be None to keep the aspect ratio. Uses the coverage
+        footprint (fractional pixels at the footprint edges weighted by their overlap).
+    scale : float, optional
+        Factor in (0, 1]; output size ``round(H·scale) × round(W·scale)``, coverage footprint.
+    method : str
+        A registered method (``dpdown.available_methods()``), e.g. ``"dpid"``, ``"dpp"``, ``"avg"``.
+    has_alpha : bool, optional
+        Whether the last channel is alpha; by default true for 2 and 4 channels.
+    channel_pool : {"max", "min", "avg", "topk"}, optional
+        Pool across channels before the method (Pei et al., feature pooling): ``max``,
+        ``min`` or ``avg`` over groups of ``channel_size`` consecutive channels, or ``topk``,
+        the ``channel_size`` largest values of each pixel in descending order. ``max`` over
+        RGB is HSV's value channel. Use ``k=1`` for channel pooling alone.
+    channel_size : int
+        Group size (``max``, ``min``, ``avg``; must divide the channel count) or how many
+        values ``topk`` keeps.
+    device : {"cpu", "cuda", "auto"}
+        Where the kernels run: the CPU (Numba, all cores), an NVIDIA GPU (numba.cuda), or
+        the GPU when one is usable, else the CPU with a ``dpdown.kernels.device.CpuFallback``
+        warning. Both give the same result within float rounding, and exactly the same for
+        the stochastic methods. ``cuda`` without a usable GPU raises ``DeviceError``. On the
+        GPU each calling thread has its own CUDA stream and pinned buffers
+        (:mod:`dpdown.kernels.device`): calls from several threads overlap.
+    linear : bool
+        Pool in linear light: colour (not alpha) is decoded from sRGB before pooling and
+        encoded back after, inside the kernels (a lookup table for integer images). Avoids
+        the darkened fine detail and dark halos of pooling gamma-encoded values; see
+        :mod:`dpdown.kernels.colour`.
+    memory_budget : int or str, optional
+        Bytes of working memory (e.g. ``"512M"``); a larger job runs in horizontal strips of
+        output rows with the same result (:mod:`dpdown.core.memory_strips`). Default
+        ``$DPDOWN_MEMORY_BUDGET`` or 2 GiB.
+    **params
+        The method's parameters, e.g. ``lam=1.0`` for DPID, ``alpha``, ``lam``, ``variant``,
+        ``guide``, ``filter`` for DPP.
+
+    Returns
+    -------
+    ndarray
+        The downscaled image, with the input's dtype and number of dimensions.
+
+    Examples
+    --------
+    >>> out = downscale(img, 4, method="dpid", lam=1.0)
+    >>> out = downscale(img, shape=(480, 640), method="dpid")
+    >>> out = downscale(img, 2, method="dpp", lam=1.0, alpha=1.0, variant="sym")
+    """
+    spec = registry.get(method)
+    values = spec.resolve(params)
+    work = to_working(img, has_alpha, channel_pool, channel_size, linear)
+    if isinstance(k, (float, np.floating)) and not float(k).is_integer():
+        raise ParameterError(f"k must be an integer window size (got {k}); use scale= for a non-integer factor")
+    footprint = footprints.plan(work.shape, k=k, stride=stride, out_shape=shape, scale=scale)
+    footprint = spec.plan(work.shape, footprint, values)
+    work = dataclasses.replace(work, final=True)
+    if devices.resolve(device) == "cuda":
+        work = dataclasses.replace(work, device_pixels=devices.to_device(work.pixels))
+    out = memory_strips.run(spec, work, footprint, values, memory_budget)
+    return out[:, :, 0] if work.squeeze else out
+
+
+def available_methods():
+    """Every registered method by name (``dpdown.methods.registry.Method`` objects)."""
+    return registry.methods()

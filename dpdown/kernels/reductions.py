@@ -1,0 +1,14 @@
+"""How a separable rule reduces a footprint's per-pixel terms: the values of ``REDUCE``.
+
+Shared by the CPU walkers (:mod:`dpdown.kernels.walk`) and their CUDA twins
+(:mod:`dpdown.kernels.walk_cuda`), which each compile the choice in.
+
+``SUM``
+    add the terms (avg, sum, Lp, power-average, stochastic's expectation);
+``MAX_OF`` / ``MIN_OF``
+    keep the largest / smallest;
+``TOP``
+    keep the ``TOP_R`` largest (value, coverage) pairs of each channel (ordinal pooling).
+"""
+
+SUM, MAX_OF, MIN_OF, TOP = 0, 1, 2, 3
