@@ -144,6 +144,17 @@ def _method_params(method, options, base=None):
     return method.resolve(params)
 
 
+def _print_whole(console, renderable):
+    """Print a table; when not on a terminal (piped, redirected) at its full width, so that no
+    cell a user may copy (a package name, an install command) is cut to fit 80 columns."""
+    if not console.is_terminal:
+        from rich.measure import Measurement
+
+        widest = Measurement.get(console, console.options.update_width(10_000), renderable).maximum
+        console.width = max(console.width, widest)
+    console.print(renderable)
+
+
 @contextlib.contextmanager
 def _notices():
     """Warnings meant for the user (e.g. the CPU fallback of --device auto) as one line each."""
@@ -183,7 +194,8 @@ summary lists what was not done. Run 'dpdown methods' for every method.""")
 @click.option("-o", "--output", type=click.Path(allow_dash=True, path_type=str),
               help="Output file (format from its extension or --format), folder (a path ending in / is "
                    "created if missing), or - for standard output.")
-@click.option("-k", type=click.IntRange(min=1), help="Window size: each output pixel pools a k×k window.")
+@click.option("-k", type=click.IntRange(min=1), help="Window size: each output pixel pools a k×k window. With "
+              "--operator or --params-file it defaults to the k the file was made for.")
 @click.option("--stride", type=click.IntRange(min=1), help="Step between windows (default: k).")
 @click.option("--size", "size", metavar="WxH", help="Exact output size; 640x or x480 keeps the aspect ratio.")
 @click.option("--scale", "factor", type=click.FloatRange(min=0, max=1, min_open=True), metavar="F",
@@ -235,17 +247,27 @@ def scale(inputs, output, k, stride, size, factor, method, channel_pool, channel
     from .io.one_file import FileOptions
     from .kernels import footprints
 
-    fitted = {}
+    fitted, recorded = {}, []  # recorded: (k, the file that records it)
     if params_file is not None:
         from .evaluation import fit
 
-        fitted = fit.load(params_file)
+        fitted, fitted_k = fit.load_with_k(params_file)
         chosen = click.get_current_context().get_parameter_source("method")
         if chosen is not click.core.ParameterSource.DEFAULT and method != fitted["method"]:
             raise click.UsageError(f"--method {method} differs from {params_file}'s {fitted['method']}")
         method = fitted.pop("method")
+        recorded.append((fitted_k, params_file))
     spec = registry.get(method)
     params = _method_params(spec, options, fitted)
+    if method == "learned" and params.get("operator") is not None:
+        from .methods.learned import load_operator
+
+        recorded.append((load_operator(params["operator"]).k, params["operator"]))
+    for file_k, path in recorded:
+        if k is not None and file_k is not None and k != file_k:
+            raise click.UsageError(f"-k {k} differs from the k = {file_k} that {path} was made for")
+        if k is None and size is None and factor is None:
+            k = file_k
     if sum(v is not None for v in (k, size, factor)) != 1:
         raise click.UsageError("give exactly one of -k, --size or --scale")
     if stride is not None and k is None:
@@ -420,8 +442,10 @@ compare with the original by SSIM and PSNR (--protocol says how; every report
 states it), then average per dataset × k × method. FOLDER is searched
 recursively; folders named like DIV2K, Urban100, Manga109 or Flickr2K are
 recognised (their HR images only). 'dpdown datasets' lists the named offline
-sets. -o writes report.<format> (table: Markdown), summary.csv and images.csv
-(every image's figures). Exit status 1 if any image failed.""")
+sets. -o DIR writes report.<format> (table: Markdown), summary.csv and
+images.csv (every image's figures) there; -o NAME.json (.md, .csv, .html)
+writes that report, with NAME-summary.csv and NAME-images.csv beside it. Exit
+status 1 if any image failed.""")
 @_image_sets
 @click.option("-k", "ks", multiple=True, type=click.IntRange(min=2),
               help="Window size, repeatable. Default: 2, 3 and 5, as SoftPool's Table 1.")
@@ -432,8 +456,10 @@ sets. -o writes report.<format> (table: Markdown), summary.csv and images.csv
 @click.option("--format", "fmt", type=click.Choice(report.FORMATS), default="table", show_default=True,
               help="table: the rich table on the terminal; csv, json, markdown, html (with plots and crops; "
                    "needs dpdown[report]).")
-@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=str),
-              help="Folder for report.<format>, summary.csv and images.csv (created if needed).")
+@click.option("-o", "--output", type=click.Path(path_type=str),
+              help="Folder for report.<format>, summary.csv and images.csv (created if needed), or a report "
+                   "file (.md, .csv, .json, .html: its format unless --format says otherwise; "
+                   "<stem>-summary.csv and <stem>-images.csv go beside it).")
 @click.option("--paper", is_flag=True, help="Show SoftPool's published figures beside ours, in separate "
               "columns labelled 'paper', for datasets standing for DIV2K, Urban100, Manga109 or Flickr2K.")
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Only the first N images of each dataset.")
@@ -452,8 +478,10 @@ def eval_cmd(folders, names, ks, method_texts, protocol, fmt, output, paper, lim
     with _notices():  # said now, before the run: e.g. only part of a named set installed
         sets = datasets.resolve(folders, names)
     ks = ks or evaluate.DEFAULT_KS
-    for name in _report_files(fmt) if output is not None else ():
-        _refuse_existing(os.path.join(output, name), overwrite)
+    chosen = click.get_current_context().get_parameter_source("fmt") is not click.core.ParameterSource.DEFAULT
+    targets = _report_targets(output, fmt, chosen) if output is not None else {}
+    for path in targets.values():
+        _refuse_existing(path, overwrite)
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     live = console.is_terminal and not quiet
     total = sum(min(len(paths), limit or len(paths)) for _, _, paths in sets)
@@ -474,15 +502,10 @@ def eval_cmd(folders, names, ks, method_texts, protocol, fmt, output, paper, lim
                 console.print(f"[{finished}/{total}] done {escape(result.path)}")
         evaluation = evaluate.run(sets, ks, specs, protocol, jobs, dask, limit, device, progress)
     if output is not None:
-        _write_reports(evaluation, output, fmt, paper, overwrite)
-        console.print(f"wrote {', '.join(_report_files(fmt))} to {escape(output)}")
+        _write_reports(evaluation, targets, paper, overwrite)
+        console.print(f"wrote {', '.join(escape(path) for path in targets.values())}")
     elif fmt == "table":
-        from rich.measure import Measurement
-
-        out, table = Console(highlight=False), report.rich_table(evaluation, paper)
-        if not out.is_terminal:  # piped: the whole table, not one cut to 80 columns
-            out.width = max(out.width, Measurement.get(out, out.options.update_width(10_000), table).maximum)
-        out.print(table)
+        _print_whole(Console(highlight=False), report.rich_table(evaluation, paper))
     else:
         click.echo(_render(evaluation, fmt, paper), nl=False)
     if not quiet:
@@ -492,10 +515,22 @@ def eval_cmd(folders, names, ks, method_texts, protocol, fmt, output, paper, lim
 
 
 _REPORT_EXT = {"table": "md", "markdown": "md", "csv": "csv", "json": "json", "html": "html"}
+_EXT_FORMAT = {"md": "markdown", "csv": "csv", "json": "json", "html": "html"}
 
 
-def _report_files(fmt):
-    return [f"report.{_REPORT_EXT[fmt]}", "summary.csv", "images.csv"]
+def _report_targets(output, fmt, chosen):
+    """``{format: path}`` of the report and the two CSVs: in folder ``output``, or, where
+    ``output`` names a report file by its extension, that file (its format, unless ``--format``
+    was ``chosen``, which must then agree) with its CSVs beside it."""
+    stem, ext = os.path.splitext(output)
+    ext = ext.lower().lstrip(".")
+    if ext not in _EXT_FORMAT or os.path.isdir(output):
+        return {fmt: os.path.join(output, f"report.{_REPORT_EXT[fmt]}"),
+                "summary": os.path.join(output, "summary.csv"), "images": os.path.join(output, "images.csv")}
+    if chosen and _REPORT_EXT[fmt] != ext:
+        raise click.UsageError(f"--format {fmt} does not match -o {output}: use a .{_REPORT_EXT[fmt]} file or a folder")
+    fmt = fmt if chosen else _EXT_FORMAT[ext]
+    return {fmt: output, "summary": f"{stem}-summary.csv", "images": f"{stem}-images.csv"}
 
 
 def _render(evaluation, fmt, paper):
@@ -508,14 +543,14 @@ def _render(evaluation, fmt, paper):
     return report.to_html(evaluation, paper)
 
 
-def _write_reports(evaluation, folder, fmt, paper, overwrite):
+def _write_reports(evaluation, targets, paper, overwrite):
     from .io.write import write_atomic
 
-    os.makedirs(folder, exist_ok=True)
-    texts = dict(zip(_report_files(fmt), (_render(evaluation, fmt, paper), report.summary_csv(evaluation),
-                                          report.images_csv(evaluation))))
-    for name, text in texts.items():
-        write_atomic(os.path.join(folder, name), lambda stream, text=text: stream.write(text.encode()), overwrite)
+    for kind, path in targets.items():
+        text = report.summary_csv(evaluation) if kind == "summary" else report.images_csv(evaluation) \
+            if kind == "images" else _render(evaluation, kind, paper)
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        write_atomic(path, lambda stream, text=text: stream.write(text.encode()), overwrite)
 
 
 @cli.command("fit", epilog="""\b
@@ -595,14 +630,14 @@ def datasets_cmd(name):
         for e in d.entries:
             table.add_row(escape(e.path), e.package, escape(e.licence), escape(e.author),
                           "yes" if os.path.isfile(e.location) else "no")
-        console.print(table)
+        _print_whole(console, table)
         return
     table = Table("dataset", "stands for", "images installed", "packages", "to install", show_lines=True)
     for d in datasets.NAMED.values():
         missing = d.missing_packages()
         table.add_row(d.name, d.paper or "—", f"{len(d.installed())} / {len(d.entries)}", "\n".join(d.packages),
                       escape(datasets.apt_command(missing)) if missing else "installed")
-    console.print(table)
+    _print_whole(console, table)
     console.print(f"Images are found under {escape(datasets.root())} (set DPDOWN_DATASETS_ROOT to use packages "
                   "unpacked elsewhere, e.g. with 'apt-get download' and 'dpkg-deb -x'). Use 'dpdown eval "
                   "--dataset NAME'; 'dpdown datasets NAME' lists the images and their licences.")
@@ -633,13 +668,13 @@ def methods_cmd(name, markdown):
         for p in spec.params:
             params.add_row(p.cli_flag, _show(p.default), escape(p.describe_range()), escape(p.help))
         if spec.params:
-            console.print(params)
+            _print_whole(console, params)
         return
     table = Table("method", "parameters (option=default)", "what it does", "paper", show_lines=True)
     for spec in table_of.values():
         params = "\n".join(f"{p.cli_flag}={_show(p.default)}" for p in spec.params) or "—"
         table.add_row(spec.name, params, escape(spec.summary), escape(spec.paper))
-    console.print(table)
+    _print_whole(console, table)
 
 
 def main():

@@ -338,8 +338,8 @@ def channel_pool(img, mode, size):
 
 
 def learned(img, weights, k, tile, mean, std):
-    """Learned pooling (Birodkar et al., arXiv 2019): output (i, j) = √v·Σ P[m, n]·(I[n] − f̄)/√v + f̄ over the
-    tile holding it, m = (i mod tile/k, j mod tile/k); pixels of a partial edge tile that lie
+    """Learned pooling (Birodkar et al., arXiv 2019): output (i, j) = √v·Σ P[m, n]·(I[n] − f̄)/√v + f̄ over
+    the tile holding it, m = (i mod tile/k, j mod tile/k); pixels of a partial edge tile that lie
     outside the image count as the mean."""
     h, w, c = img.shape
     per = tile // k

@@ -1,5 +1,6 @@
 """Batch processing: folders, globs, parallel workers, resuming, Dask."""
 
+import importlib
 import os
 import signal
 import socket
@@ -223,10 +224,19 @@ def test_dask_local_cluster_gives_the_same_files_and_summary(tree, tmp_path):
         sorted(line for line in local.output.splitlines() if "✗" in line)
 
 
+def _installed(module):
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
+
+
 @pytest.mark.parametrize("args,text", [
     (["-k", "2", "--overwrite", "--skip-existing"], "exclude each other"),
     (["-k", "2", "--name", "{stem}_{bogus}.png"], "unknown field {bogus}"),
-    (["-k", "2", "--dask", "tcp://127.0.0.1:9"], "Dask scheduler"),
+    pytest.param(["-k", "2", "--dask", "tcp://127.0.0.1:9"], "Dask scheduler", marks=pytest.mark.skipif(
+        not _installed("distributed"), reason="needs the dask extra: dpdown[dask]")),
 ])
 def test_bad_batch_arguments(tree, tmp_path, args, text, monkeypatch):
     monkeypatch.setenv("DPDOWN_DASK_TIMEOUT", "1")  # an unreachable scheduler: fail fast
@@ -234,6 +244,13 @@ def test_bad_batch_arguments(tree, tmp_path, args, text, monkeypatch):
     assert result.exit_code in (1, 2) and text in result.output
     assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_dask_without_its_extra_says_which_package(tree, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if not installed
+    result = run(tree, "-o", tmp_path / "out", "-k", "2", "--dask", "tcp://127.0.0.1:9")
+    assert result.exit_code == 2 and result.output.strip() == \
+        "dpdown: error: --dask needs the distributed package: pip install 'dpdown[dask]'"
 
 
 def test_glob_without_match_and_file_as_output_folder(tree, tmp_path):

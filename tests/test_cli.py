@@ -283,3 +283,18 @@ def test_readme_first_set_up_command_runs_twice(runner, tmp_path, samples, monke
         result = runner.invoke(cli, args)
         assert result.exit_code == 0, result.output
     assert sorted(os.listdir(tmp_path)) == ["out", "sample_images"] and len(os.listdir(tmp_path / "out")) == 1
+
+
+@pytest.mark.parametrize("args,whole", [
+    (["datasets"], "sudo apt-get install libjxl-testdata lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 "
+                   "plasma-workspace-wallpapers"),
+    (["methods"], "Saeedan, Weber, Goesele, Roth. Detail-Preserving Pooling in Deep Networks. CVPR 2018"),
+])
+def test_tables_are_whole_when_piped(runner, args, whole, monkeypatch, tmp_path):
+    """Not on a terminal (CliRunner's output is not one), a table is printed at its full width:
+    nothing a user may copy is cut to 80 columns."""
+    monkeypatch.setenv("DPDOWN_DATASETS_ROOT", str(tmp_path))  # none installed: the whole command shows
+    monkeypatch.delenv("COLUMNS", raising=False)
+    result = run(runner, *args)
+    assert result.exit_code == 0 and "…" not in result.output
+    assert whole in result.output

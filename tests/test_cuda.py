@@ -10,9 +10,6 @@ import sys
 
 import numpy as np
 import pytest
-from test_family import FAMILY
-from test_family import IDS as FAMILY_IDS
-from test_methods import METHODS
 
 import dpdown
 from dpdown.core.working import to_working
@@ -21,7 +18,7 @@ from dpdown.kernels import footprints
 from dpdown.methods import registry
 
 import naive
-from conftest import photo_crop, random_image
+from conftest import FAMILY, FAMILY_IDS, METHODS, photo_crop, random_image
 
 pytestmark = [pytest.mark.cuda, pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")]
 

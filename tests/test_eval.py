@@ -193,7 +193,7 @@ def test_a_bad_image_is_reported_and_the_rest_go_on(folder):
     assert "pics,2,avg,3," in result.output  # the three good images were averaged
 
 
-def test_cli_formats_and_output_folder(folder, tmp_path):
+def test_cli_formats(folder, tmp_path):
     urban = folder.rename(tmp_path / "Urban100")
     runner = CliRunner()
     base = ["eval", str(urban), "-k", "2", "-k", "3", "-m", "avg", "-m", "softpool", "-m", "dpid", "-j", "1",
@@ -206,6 +206,16 @@ def test_cli_formats_and_output_folder(folder, tmp_path):
     assert data["protocol"] == "reference" and len(data["per_image"]) == 3 * 2 * 3
     assert {s["method"] for s in data["summary"]} == {"avg", "softpool", "dpid"}
     assert next(s for s in data["summary"] if s["method"] == "avg" and s["k"] == 3)["paper_ssim"] == 0.563
+    table = runner.invoke(cli, base)
+    assert table.exit_code == 0 and "softpool" in table.output and "paper" in table.output
+
+
+def test_html_report_in_an_output_folder(folder, tmp_path):
+    pytest.importorskip("matplotlib", reason="the HTML report's plots need the report extra: dpdown[report]")
+    urban = folder.rename(tmp_path / "Urban100")
+    runner = CliRunner()
+    base = ["eval", str(urban), "-k", "2", "-k", "3", "-m", "avg", "-m", "softpool", "-m", "dpid", "-j", "1",
+            "--paper"]
     out = tmp_path / "report"
     result = runner.invoke(cli, base + ["--format", "html", "-o", str(out)])
     assert result.exit_code == 0, result.output
@@ -216,8 +226,19 @@ def test_cli_formats_and_output_folder(folder, tmp_path):
     assert (out / "summary.csv").read_text().splitlines()[0].startswith("dataset,k,method,images,ssim_mean")
     again = runner.invoke(cli, base + ["--format", "html", "-o", str(out)])
     assert again.exit_code == 2 and "exists" in again.output
-    table = runner.invoke(cli, base)
-    assert table.exit_code == 0 and "softpool" in table.output and "paper" in table.output
+
+
+def test_an_output_named_like_a_report_is_that_file(folder, tmp_path):
+    base = ["eval", str(folder), "-k", "2", "-m", "avg", "-j", "1", "-q"]
+    runner = CliRunner()
+    result = runner.invoke(cli, base + ["--format", "json", "-o", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pics", "r-images.csv", "r-summary.csv", "r.json"]
+    assert json.loads((tmp_path / "r.json").read_text())["protocol"] == "upsample"
+    result = runner.invoke(cli, base + ["-o", str(tmp_path / "sub" / "table.md")])  # the format from the name
+    assert result.exit_code == 0 and "| method |" in (tmp_path / "sub" / "table.md").read_text()
+    clash = runner.invoke(cli, base + ["--format", "html", "-o", str(tmp_path / "x.json")])
+    assert clash.exit_code == 2 and "does not match" in clash.output and not (tmp_path / "x.json").exists()
 
 
 @pytest.mark.parametrize("args,text", [

@@ -2,34 +2,12 @@
 
 import numpy as np
 import pytest
-from test_methods import assert_output_close, run_final, run_method
 
 import dpdown
 from dpdown.errors import ParameterError
 
 import naive
-from conftest import photo_crop, random_image
-
-LOGIT = (0.5, -1, 0.2, 1, 3, -0.5, 0.1, 0.7, -2)
-
-FAMILY = [
-    ("sum", {}, lambda im, g: naive.total(im, **g)),
-    ("max", {}, lambda im, g: naive.maximum(im, **g)),
-    ("min", {}, lambda im, g: naive.minimum(im, **g)),
-    ("pow-average", dict(p=3.0), lambda im, g: naive.pow_average(im, 3.0, **g)),
-    ("lp", dict(p=2.5), lambda im, g: naive.lp(im, 2.5, **g)),
-    ("softpool", {}, lambda im, g: naive.softpool(im, 1.0, **g)),
-    ("softpool", dict(beta=-7.0), lambda im, g: naive.softpool(im, -7.0, **g)),
-    ("lip", dict(beta=20.0), lambda im, g: naive.softpool(im, 20.0, **g)),
-    ("lip", dict(logit_filter=LOGIT), lambda im, g: naive.lip_filter(im, LOGIT, **g)),
-    ("mixed", dict(mix=0.3), lambda im, g: naive.mixed(im, 0.3, **g)),
-    ("stochastic", dict(mode="weighted"), lambda im, g: naive.stochastic_weighted(im, **g)),
-    ("stochastic", dict(seed=11), lambda im, g: naive.stochastic_sample(im, 11, **g)),
-    ("ordinal", dict(pool_range=3, weights=(1.0, 0.5, -1.0)),
-     lambda im, g: naive.ordinal(im, 3, (1.0, 0.5, -1.0), **g)),
-    ("ordinal", dict(pool_range=1), lambda im, g: naive.ordinal(im, 1, (0.0,), **g)),
-]
-IDS = [f"{m}-{'-'.join(f'{k}={v}' for k, v in p.items())}" for m, p, _ in FAMILY]
+from conftest import FAMILY, FAMILY_IDS, assert_output_close, photo_crop, random_image, run_final, run_method
 
 GEOMETRIES = [
     ((16, 12, 3), dict(k=2)),
@@ -43,7 +21,7 @@ GEOMETRIES = [
 ]
 
 
-@pytest.mark.parametrize("name,params,twin", FAMILY, ids=IDS)
+@pytest.mark.parametrize("name,params,twin", FAMILY, ids=FAMILY_IDS)
 @pytest.mark.parametrize("shape,geometry", GEOMETRIES, ids=str)
 def test_family_equals_naive(name, params, twin, shape, geometry):
     img = random_image(shape, np.float64, seed=sum(shape))
@@ -51,7 +29,7 @@ def test_family_equals_naive(name, params, twin, shape, geometry):
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32, np.float64])
-@pytest.mark.parametrize("name,params,twin", FAMILY, ids=IDS)
+@pytest.mark.parametrize("name,params,twin", FAMILY, ids=FAMILY_IDS)
 def test_family_every_dtype_and_real_photo(name, params, twin, dtype):
     img = random_image((21, 18, 3), dtype, seed=3)
     assert_output_close(run_final(name, img, params, dict(k=4)), twin(naive.working(img), dict(k=4)), 1e-9)

@@ -10,7 +10,6 @@ import pytest
 import tifffile
 from click.testing import CliRunner
 from PIL import Image, ImageCms
-from test_learned import make_operator
 
 import dpdown
 from dpdown.cli import cli
@@ -19,7 +18,7 @@ from dpdown.io.write import write
 from dpdown.kernels.colour import to_linear, to_srgb
 from dpdown.methods import registry
 
-from conftest import random_image
+from conftest import make_operator, random_image
 
 SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 

@@ -113,6 +113,13 @@ def test_cli_fit_then_scale_with_the_file(boards, tmp_path):
     clash = runner.invoke(cli, ["scale", str(tmp_path / "in.png"), "-k", "2", "--params-file", str(out),
                                 "-m", "dpp", "-o", str(tmp_path / "x.png")])
     assert clash.exit_code == 2 and "differs" in clash.output
+    recorded = runner.invoke(cli, ["scale", str(tmp_path / "in.png"), "--params-file", str(out),
+                                   "-o", str(tmp_path / "recorded.png")])  # k from the file
+    assert recorded.exit_code == 0, recorded.output
+    assert (tmp_path / "recorded.png").read_bytes() == (tmp_path / "out.png").read_bytes()
+    other_k = runner.invoke(cli, ["scale", str(tmp_path / "in.png"), "-k", "4", "--params-file", str(out),
+                                 "-o", str(tmp_path / "k4.png")])
+    assert other_k.exit_code == 2 and "-k 4 differs from the k = 2" in other_k.output
     (tmp_path / "bad.json").write_text("{}")
     bad = runner.invoke(cli, ["scale", str(tmp_path / "in.png"), "-k", "2", "--params-file",
                               str(tmp_path / "bad.json"), "-o", str(tmp_path / "y.png")])

@@ -13,14 +13,7 @@ from dpdown.evaluation import learning
 from dpdown.methods import learned as operator_file
 
 import naive
-from conftest import random_image
-
-
-def make_operator(k, tile, channels, seed=0):
-    rng = np.random.default_rng(seed)
-    per = tile // k
-    return operator_file.Operator(rng.normal(size=(per * per, tile * tile)), k, tile, 25.0, "l2",
-                            rng.random(channels), 0.5 + rng.random(channels), ("a", "b"), 2, np.ones(per * per))
+from conftest import make_operator, random_image
 
 
 def twin(img, op):
@@ -152,6 +145,15 @@ def test_cli_learn_then_scale(tmp_path):
     out = np.asarray(Image.open(tmp_path / "out.png"))
     expected = twin(img[:, :, None] / 255.0, op)[:, :, 0]
     np.testing.assert_allclose(out, np.rint(np.clip(expected, 0, 1) * 255), atol=1)
+    # the operator records its k: no -k needed, and a different one is a usage error
+    result = runner.invoke(cli, ["scale", str(tmp_path / "in.png"), "--method", "learned", "--operator",
+                                 str(tmp_path / "op.npz"), "-o", str(tmp_path / "same.png")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "same.png").read_bytes() == (tmp_path / "out.png").read_bytes()
+    result = runner.invoke(cli, ["scale", str(tmp_path / "in.png"), "--method", "learned", "--operator",
+                                 str(tmp_path / "op.npz"), "-k", "3", "-o", str(tmp_path / "k3.png")])
+    assert result.exit_code == 2 and "-k 3 differs from the k = 2" in result.output
+    assert not (tmp_path / "k3.png").exists()
 
 
 @pytest.mark.parametrize("setup,args,code,text", [

@@ -4,12 +4,9 @@ import numpy as np
 import pytest
 
 import dpdown
-from dpdown.core.working import to_working
-from dpdown.kernels import footprints
-from dpdown.methods import registry
 
 import naive
-from conftest import photo_crop, random_image
+from conftest import METHODS, assert_output_close, photo_crop, random_image, run_final, run_method
 
 DTYPES = [np.uint8, np.uint16, np.float32, np.float64]
 
@@ -26,44 +23,6 @@ GEOMETRIES = [
     ((5, 4, 3), dict(out_shape=(1, 1))),
 ]
 
-METHODS = [
-    ("avg", {}, lambda img, g: naive.box(img, **g)),
-    ("dpid", dict(lam=1.0), lambda img, g: naive.dpid(img, 1.0, **g)),
-    ("dpid", dict(lam=0.5), lambda img, g: naive.dpid(img, 0.5, **g)),
-    ("dpid", dict(lam=2.0), lambda img, g: naive.dpid(img, 2.0, **g)),
-    ("dpid", dict(lam=0.7), lambda img, g: naive.dpid(img, 0.7, **g)),
-    ("dpp", {}, lambda img, g: naive.dpp(img, **g)),
-    ("dpp", dict(alpha=0.3, lam=2.5, variant="asym"), lambda img, g: naive.dpp(img, 0.3, 2.5, "asym", **g)),
-    ("dpp", dict(guide="full"), lambda img, g: naive.dpp(img, guide="full", **g)),
-    ("dpp", dict(guide="full", variant="asym", filter=tuple(np.arange(9) / 20.0)),
-     lambda img, g: naive.dpp(img, variant="asym", guide="full", filter=np.arange(9) / 20.0, **g)),
-]
-
-
-def run_method(name, img, params, geometry, has_alpha=False):
-    work = to_working(img, has_alpha)
-    fp = footprints.plan(work.shape, k=geometry.get("k"), stride=geometry.get("stride"),
-                         out_shape=geometry.get("out_shape"))
-    spec = registry.get(name)
-    return spec.run(work, fp, **spec.resolve(params))
-
-
-def run_final(name, img, params, geometry):
-    """The method through the API, as users run it: its last pass writes the image's dtype."""
-    out = dpdown.downscale(img, geometry.get("k"), stride=geometry.get("stride"), shape=geometry.get("out_shape"),
-                           method=name, has_alpha=False, **params)
-    return out.reshape(out.shape[:2] + (-1,))
-
-
-def assert_output_close(out, expected, atol):
-    """``out`` in its own dtype against the working values ``expected``: an unsigned output is
-    the nearest level (a tie either way), a float one within ``atol`` (float32: its rounding)."""
-    if out.dtype.kind == "u":
-        top = np.iinfo(out.dtype).max
-        error = np.abs(out - np.clip(expected, 0, 1) * top)
-        assert error.max() <= 0.5 + atol * top, f"{error.max()} levels off"
-    else:
-        np.testing.assert_allclose(out, expected, rtol=1e-6 if out.dtype == np.float32 else 0, atol=atol)
 
 
 @pytest.mark.parametrize("name,params,twin", METHODS, ids=lambda v: str(v) if not callable(v) else "")
@@ -129,7 +88,7 @@ BLOCK_RULES = [
     ("dpp", dict(lam=0.5), np.uint16, (22, 19, 1), dict(k=3)),
     ("dpp", dict(lam=2.0, variant="asym"), np.float32, (21, 26, 1), dict(out_shape=(7, 13))),
     ("dpp", dict(lam=1.7, alpha=0.0), np.float64, (19, 18, 2), dict(k=4)),
-    ("dpp", dict(lam=0.0, linear=True), np.uint8, (17, 13, 3), dict(k=2)),
+    ("dpp", dict(lam=3.0, linear=True), np.uint8, (17, 13, 3), dict(k=2)),
     ("dpp", dict(alpha=3.0), np.uint16, (9, 11, 4), dict(k=2)),
     ("softpool", {}, np.uint8, (21, 17, 3), dict(k=2)),
     ("softpool", {}, np.uint8, (22, 19, 1), dict(k=3)),
@@ -215,6 +174,18 @@ def test_dpid_lambda_zero_is_box_filter(geometry):
                                run_method("avg", img, {}, geometry), atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
+@pytest.mark.parametrize("geometry", [dict(k=2), dict(k=3), dict(out_shape=(31, 40))], ids=str)
+@pytest.mark.parametrize("method,params", [("dpid", dict(lam=0.0)), ("dpp", dict(lam=0.0)),
+                                           ("dpp", dict(lam=0.0, alpha=0.0, variant="asym", guide="full"))], ids=str)
+def test_lambda_zero_rounds_as_average_pooling(method, params, geometry, dtype):
+    """DPID and DPP with λ = 0 are average pooling: bit for bit, .5 ties of integer images
+    included (a real photo at k = 2 has many), not just within float rounding."""
+    img = photo_crop("flower.png", box=(200, 150, 93, 81))
+    img = img.astype(dtype) * 257 if dtype == np.uint16 else img if dtype == np.uint8 else (img / 255).astype(dtype)
+    np.testing.assert_array_equal(run_final(method, img, params, geometry), run_final("avg", img, {}, geometry))
+
+
 def test_dpid_sum_of_weights_zero_gives_guidance():
     img = np.full((8, 8, 3), 0.25)
     out = run_method("dpid", img, dict(lam=1.0), dict(k=4))
@@ -234,3 +205,19 @@ def test_constant_image_stays_constant(dtype, method, params, geometry):
         np.testing.assert_array_equal(out, value)
     else:
         np.testing.assert_allclose(out, value, rtol=1e-6 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("first", ["dpdown.methods.dpp", "dpdown.methods.s3pool",
+                                   "dpdown.methods.mixed, dpdown.methods.lp, dpdown.methods.softpool, "
+                                   "dpdown.methods.stochastic"])
+def test_every_method_is_known_however_the_modules_were_first_imported(first):
+    """Modules register one or two methods each, and some import others: loading goes by module,
+    so no import order leaves a method out or changes the listing."""
+    import subprocess
+    import sys
+
+    listing = "from dpdown.methods import registry; print(' '.join(registry.methods()))"
+    fresh = subprocess.run([sys.executable, "-c", listing], capture_output=True, text=True, check=True).stdout
+    after = subprocess.run([sys.executable, "-c", f"import {first}; {listing}"], capture_output=True, text=True,
+                           check=True).stdout
+    assert after == fresh and {"dpid", "ordinal", "learned"} <= set(fresh.split())

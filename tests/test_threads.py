@@ -8,13 +8,12 @@ for threads and run on one thread and on all of them, against its naive twin.
 import numba
 import numpy as np
 import pytest
-from test_methods import assert_output_close, run_final
 
 import dpdown
 from dpdown.kernels import jit
 
 import naive
-from conftest import random_image
+from conftest import assert_output_close, random_image, run_final
 
 CASES = [  # (method, parameters, twin, dtype, geometry): one per walker path
     ("avg", {}, lambda im, g: naive.box(im, **g), np.uint8, dict(k=2)),  # integer sums, exact output
@@ -31,9 +30,13 @@ CASES = [  # (method, parameters, twin, dtype, geometry): one per walker path
 
 @pytest.fixture
 def threaded(monkeypatch):
+    """Kernels compiled for threads; yields how many threads "several" is (at least two,
+    conftest.py sees to it, else a run on several would be compared with itself)."""
     monkeypatch.setattr(jit, "PARALLEL", True)
-    yield numba.config.NUMBA_NUM_THREADS
-    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    threads = numba.config.NUMBA_NUM_THREADS
+    assert threads >= 2, "NUMBA_NUM_THREADS must be at least 2 for the thread tests"
+    yield threads
+    numba.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("name,params,twin,dtype,geometry", CASES, ids=[case[0] for case in CASES])
@@ -53,7 +56,7 @@ def test_threaded_block_rules(threaded, monkeypatch, name, twin):
 def _equal_naive_on_any_thread_count(threaded, name, params, twin, dtype, geometry):
     img = random_image((67, 53, 3), dtype, seed=7)  # enough output rows for every thread
     results = []
-    for threads in sorted({1, threaded}):
+    for threads in (1, threaded):
         numba.set_num_threads(threads)
         results.append(run_final(name, img, params, geometry))
     assert_output_close(results[-1], twin(naive.working(img), geometry), 1e-6)

@@ -210,14 +210,23 @@ def fit(sets, method_text: str, k: int, names=None, metric="ssim", protocol="ups
 def load(path) -> dict:
     """``{"method": name, **params}`` from a file written by ``dpdown fit``, checked against
     the registry: ``dpdown.downscale(img, k, **load(path))``."""
+    return load_with_k(path)[0]
+
+
+def load_with_k(path) -> tuple[dict, int | None]:
+    """:func:`load`'s parameters, and the window size ``k`` they were fitted at (None if the
+    file does not say)."""
     try:
         with open(path, encoding="utf-8") as f:
             record = json.load(f)
         method = registry.get(record["method"])
         params = method.resolve({k: v for k, v in record["params"].items()})
+        k = record.get("k")
+        if k is not None and (not isinstance(k, int) or k < 1):
+            raise ValueError(f"k must be a whole number of at least 1, not {k!r}")
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ParameterError(f"{path}: not a dpdown fit file ({exc})") from None
-    return {"method": method.name, **params}
+    return {"method": method.name, **params}, k
 
 
 def fit_method(folders=(), *, method, k, params=None, datasets=(), metric="ssim", protocol="upsample",

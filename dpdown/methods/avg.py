@@ -31,7 +31,9 @@ def box_mean(work, footprint):
     return run(_kernel, work, footprint, final=False)
 
 
-def _run(work, footprint):
+def average(work, footprint):
+    """Average pooling of a working image over ``footprint``, as the output (for integer
+    images rounded exactly, half to even). DPID and DPP with λ = 0 are this, bit for bit."""
     return run(_kernel, work, footprint)
 
 
@@ -40,7 +42,7 @@ METHOD = register(Method(
     summary="Average pooling; at a non-integer factor the area-weighted box filter.",
     formula="O[p] = Σ c(q)·I[q] / Σ c(q) over the footprint Ω_p (c: coverage, 1 inside a window)",
     paper="Standard average pooling; box filter of Weber et al. 2016 (DPID with λ = 0).",
-    run=_run,
+    run=average,
 ))
 
 

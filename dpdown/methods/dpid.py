@@ -25,7 +25,7 @@ from ..kernels.device import on_gpu
 from ..kernels.jit import Lazy, jit, prange
 from ..kernels.powers import for_lambda, per_lambda
 from ..kernels.walk import pooling_kernel, run
-from .avg import box_mean
+from .avg import average, box_mean
 from .registry import Method, Param, register
 
 
@@ -109,7 +109,10 @@ _KERNELS = per_lambda(lambda name, f: pooling_kernel(f"dpid_{name}", _acc_width,
 
 
 def dpid(work, footprint, lam=1.0):
-    """DPID of a working image over ``footprint``; float64 working values out."""
+    """DPID of a working image over ``footprint``; float64 working values out. With λ = 0
+    every weight is 1: the box filter, computed (and rounded) as average pooling."""
+    if lam == 0:
+        return average(work, footprint)
     guide = guidance(box_mean(work, footprint))
     return run(for_lambda(_KERNELS, lam), work, footprint, (lam,), ref=guide)
 

@@ -24,7 +24,7 @@ from ..kernels import colour
 from ..kernels.jit import Lazy, inline, jit, prange, specialise
 from ..kernels.powers import for_lambda, per_lambda
 from ..kernels.walk import block_kernel, load_pixel, pixel_loader, pooling_kernel, run, separable_kernel, tiling
-from .avg import box_mean
+from .avg import average, box_mean
 from .registry import Method, Param, register
 
 EPS2 = 0.001
@@ -181,7 +181,10 @@ def dpp_guidance(work, footprint, guide="lite", filter=BINOMIAL):
 
 
 def dpp(work, footprint, alpha=1.0, lam=1.0, variant="sym", guide="lite", filter=BINOMIAL):
-    """DPP of a working image over ``footprint``; float64 working values out."""
+    """DPP of a working image over ``footprint``; float64 working values out. With λ = 0
+    every weight is α + 1: average pooling, computed (and rounded) as such."""
+    if lam == 0:
+        return average(work, footprint)
     params = (alpha, lam, 1.0 if variant == "asym" else 0.0)
     if guide == "lite" and tiling(work, footprint):
         return run(for_lambda(_LITE, lam), work, footprint, params)

@@ -136,7 +136,8 @@ register(Method(
     name="learned",
     summary="Learned pooling: a linear operator per tile learned for class separability (dpdown learn).",
     formula="O[p] = √v·Σ_n P[m, n]·(I[n] − f̄)/√v + f̄ over p's tile, P from A p = λ(B + αC_m)p",
-    paper="Closed-form learned pooling (spatially varying linear pooling). Birodkar, Mobahi, Krishnan, Bengio. A Closed-Form Learned Pooling for Deep Classification Networks. arXiv 2019, Algorithm 1",
+    paper="Birodkar, Mobahi, Krishnan, Bengio. A Closed-Form Learned Pooling for Deep Classification "
+          "Networks. arXiv 2019 (Algorithm 1)",
     run=_run,
     params=(Param("operator", "path", None, "Operator file made by 'dpdown learn' (.npz); required."),),
     notes="Needs -k equal to the operator's k. A partial tile at the image edge is padded with the "

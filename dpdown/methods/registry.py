@@ -130,6 +130,7 @@ class Method:
 
 
 _REGISTRY: dict[str, Method] = {}
+_ORDERED: dict[str, Method] = {}
 
 
 def register(method: Method) -> Method:
@@ -138,11 +139,18 @@ def register(method: Method) -> Method:
 
 
 def methods() -> dict[str, Method]:
-    """Every registered method, by name."""
-    if len(_REGISTRY) < len(METHOD_MODULES):
+    """Every registered method, by name: each module of :data:`METHOD_MODULES` is loaded (a
+    module may register several methods, and one may import another), and the methods are
+    listed in that order of modules, each module's in the order it registers them, however
+    they were first imported."""
+    if len(_ORDERED) != len(_REGISTRY) or not _ORDERED:
         for module in METHOD_MODULES:
             importlib.import_module(f"dpdown.methods.{module}")
-    return _REGISTRY
+        rank = {f"dpdown.methods.{module}": i for i, module in enumerate(METHOD_MODULES)}
+        ordered = sorted(_REGISTRY.values(), key=lambda m: rank.get(m.run.__module__, len(rank)))
+        _ORDERED.clear()
+        _ORDERED.update((m.name, m) for m in ordered)
+    return _ORDERED
 
 
 def standalone() -> list[str]:
