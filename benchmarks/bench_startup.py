@@ -10,7 +10,7 @@ kernels cold (NUMBA_CACHE_DIR a new, empty folder: compiled and saved) and then 
 folder: loaded). Cold runs once per method; warm, ``--help`` and the floors below are the best of
 ``--repeat``. The floors show how much of a warm run is not dpdown's to save: ``python -c pass``,
 ``python -c "import numba"``, and a script that calls one trivial ``@numba.njit(cache=True)`` function
-from a warm cache (Numba's CPU target set up, scipy's BLAS included, and one kernel loaded). Issue 8's
+from a warm cache (Numba's CPU target set up, scipy's BLAS included, and one kernel loaded). The
 targets: a warm ``scale`` under 0.8 s, ``--help`` under 0.3 s.
 """
 

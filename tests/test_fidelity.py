@@ -1,4 +1,4 @@
-"""Issue 7, image fidelity: formats, alpha, colour and metadata, pipes, huge and bad images."""
+"""Image fidelity: formats, alpha, colour and metadata, pipes, huge and bad images."""
 
 import io
 import os
