@@ -8,11 +8,13 @@ import os
 import signal
 import sys
 import threading
+import time
 import warnings
 
 import click
 
 from . import __version__
+from .core.warmup import IMAGES
 from .errors import DpdownError, Interrupted, ParameterError
 from .evaluation import datasets, evaluate, report
 from .io import batch
@@ -489,7 +491,8 @@ def eval_cmd(folders, names, ks, method_texts, protocol, fmt, output, paper, lim
         per_set = ", ".join(f"{escape(label)}: {min(len(paths), limit or len(paths))}" for label, _, paths in sets)
         count = len(specs or evaluate.default_methods())
         console.print(f"evaluating {total} images ({per_set}) × {count} method{'s' * (count != 1)} × "
-                      f"k = {', '.join(map(str, ks))}; a method's first use on this machine compiles its kernels")
+                      f"k = {', '.join(map(str, ks))}; first the kernels are compiled, in parallel (only once "
+                      "on this machine)")
     finished = 0
     with _notices(), _progress(console, total, live, "evaluating") as advance:
         def progress(result):
@@ -500,7 +503,10 @@ def eval_cmd(folders, names, ks, method_texts, protocol, fmt, output, paper, lim
                 console.print(f"[red]failed[/red] {escape(result.error)}")
             elif not quiet and not live:
                 console.print(f"[{finished}/{total}] done {escape(result.path)}")
-        evaluation = evaluate.run(sets, ks, specs, protocol, jobs, dask, limit, device, progress)
+        def compiled(result):
+            if isinstance(result[1], str):
+                console.print(f"[red]failed[/red] compiling {escape(result[0].label())}: {escape(result[1])}")
+        evaluation = evaluate.run(sets, ks, specs, protocol, jobs, dask, limit, device, progress, compiled)
     if output is not None:
         _write_reports(evaluation, targets, paper, overwrite)
         console.print(f"wrote {', '.join(escape(path) for path in targets.values())}")
@@ -612,6 +618,60 @@ def fit_cmd(folders, names, method_text, k, param_names, metric, protocol, held_
         console.print(table)
         shown = ", ".join(f"{n}={_show(result.params[n])}" for n in result.fitted)
         console.print(f"{shown} after {result.evaluations} evaluations, {result.seconds:.1f} s -> {output}")
+
+
+@cli.command("compile", epilog="""\b
+Examples:
+  dpdown compile                        # every method, common settings
+  dpdown compile dpid dpp -k 2 -k 4     # two methods at two window sizes
+  dpdown compile --image rgbf32 -j 2    # float32 RGB, as dpdown eval uses
+
+\b
+Each method is run once on a small image of every kind asked for (window size,
+or a coverage footprint for --size/--scale; dtype, channels), in parallel
+worker processes; the compiled kernels are saved in the disk cache, so later
+runs, in any process, start without waiting for the compiler. dpdown scale
+batches and dpdown eval compile what they need this way by themselves.""")
+@click.argument("methods", nargs=-1, metavar="[METHOD]...")
+@click.option("-k", "ks", multiple=True, type=click.IntRange(min=1),
+              help="Window size, repeatable. Default: 2, 3, 4 and 5, and a coverage footprint.")
+@click.option("--coverage/--no-coverage", default=None,
+              help="Also compile for --size/--scale's coverage footprint (default: yes, unless -k is given).")
+@click.option("--image", "images", multiple=True, type=click.Choice(list(IMAGES)),
+              help="Image kind, repeatable: rgb8, rgba8, grey8 (uint8), rgb16 (uint16), rgbf32, greyf32 (float32). "
+                   "Default: rgb8, rgba8 and rgbf32.")
+@_DEVICE
+@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: one per core).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or summary.")
+def compile_cmd(methods, ks, coverage, images, device, jobs, quiet):
+    """Compile kernels ahead of time, in parallel, so that no later run waits for the compiler."""
+    from rich.console import Console
+
+    from .core import warmup
+    from .kernels import device as devices
+
+    chosen = list(methods) or registry.standalone()
+    for name in chosen:
+        registry.get(name)  # an unknown method is a usage error before any work
+    geometries = list(ks or warmup.DEFAULT_GEOMETRIES[:-1])
+    if coverage or (coverage is None and not ks):
+        geometries.append(warmup.COVERAGE)
+    kinds = warmup.kinds(chosen, geometries, images or warmup.DEFAULT_IMAGES, devices.resolve(device))
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    failed = []
+    with _notices(), _progress(console, len(kinds), console.is_terminal and not quiet, "compiling") as advance:
+        def done(result):
+            advance()
+            if isinstance(result[1], str):
+                failed.append(result)
+                console.print(f"[red]failed[/red] {result[0].label()}: {result[1]}")
+        start = time.perf_counter()
+        results = batch.compile_ahead(kinds, jobs, done)
+    if not quiet:
+        busy = sum(r[1] for r in results if not isinstance(r[1], str))
+        console.print(f"{len(results) - len(failed)} of {len(kinds)} compiled in {time.perf_counter() - start:.1f} s "
+                      f"({busy:.1f} s of compiling in the workers)")
+    return 1 if failed else 0
 
 
 @cli.command("datasets")

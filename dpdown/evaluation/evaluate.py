@@ -320,6 +320,31 @@ def tasks_for(sets, ks, methods, protocol, limit=None, device="cpu") -> list[Ima
     return tasks
 
 
+def kinds_for(tasks, ks, methods, device) -> list:
+    """The kernel kinds an evaluation needs: every method at every ``k``, on float32 images
+    with the channel counts of the first image of each dataset (as :func:`load` gives them)."""
+    from ..core.warmup import Kind
+
+    channels = {}
+    for task in tasks:
+        if task.dataset not in channels:
+            channels[task.dataset] = _channels(task.path)
+    return [Kind(m.name, k, "float32", c, params=m.params, device=device)
+            for c in dict.fromkeys(c for c in channels.values() if c) for k in ks for m in methods]
+
+
+def _channels(path) -> int | None:
+    """The channel count :func:`load` gives the image at ``path`` (alpha dropped), from its
+    header; None if it cannot be read (its evaluation will say why)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return 1 if image.mode in ("1", "L", "LA", "I", "I;16", "F") else 3
+    except (OSError, ValueError):
+        return None
+
+
 def check(ks, protocol):
     if protocol not in PROTOCOLS:
         raise ParameterError(f"--protocol must be one of {', '.join(PROTOCOLS)} (got {protocol!r})")
@@ -328,11 +353,16 @@ def check(ks, protocol):
 
 
 def run(sets, ks=DEFAULT_KS, methods=None, protocol="upsample", jobs=None, dask=None, limit=None,
-        device="cpu", on_image=None) -> Evaluation:
+        device="cpu", on_image=None, on_compiled=None) -> Evaluation:
     """Evaluate ``methods`` (MethodSpecs; default: every method that needs no file) at each
     ``k`` on every image of ``sets`` (``(label, paper dataset, paths)``, see
-    :func:`dpdown.evaluation.datasets.resolve`). ``on_image(ImageResult)`` is called as each image is done."""
-    from ..io.batch import run_tasks
+    :func:`dpdown.evaluation.datasets.resolve`). ``on_image(ImageResult)`` is called as each image is done.
+
+    First the kernels every (method, k, channel count) needs are compiled, each in one of the
+    ``jobs`` worker processes (:func:`dpdown.io.batch.compile_ahead`; ``on_compiled`` is
+    called as each is), so the workers never compile the same kernels each, and the method
+    times in the rows exclude compiling. On Dask the workers compile for themselves."""
+    from ..io.batch import compile_ahead, run_tasks
     from ..kernels.device import resolve
 
     check(ks, protocol)
@@ -355,6 +385,8 @@ def run(sets, ks=DEFAULT_KS, methods=None, protocol="upsample", jobs=None, dask=
         return ImageResult(task.dataset, task.path, error=f"{task.path}: {reason}")
 
     start = time.perf_counter()
+    if not dask:
+        compile_ahead(kinds_for(tasks, ks, methods, device), jobs, on_compiled)
     run_tasks(evaluate_image, tasks, jobs, dask, done, lost)
     image_order = {(t.dataset, t.name): i for i, t in enumerate(tasks)}
     method_order = {label: i for i, label in enumerate(evaluation.methods)}

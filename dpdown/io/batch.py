@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from ..errors import DpdownError, ImageError, Interrupted, ParameterError
 from ..kernels import device as devices
 from ..kernels import footprints
+from ..kernels.bands import available_cores
 from ..methods import registry
 from .formats import EXTENSIONS, FORMATS, READABLE
 from .one_file import FileOptions
@@ -284,7 +285,9 @@ def unwritable(folder) -> str | None:
 def run(job: Job, items, jobs=None, dask=None, on_outcome=None) -> Summary:
     """Process ``items`` in-process (``jobs=1``), in ``jobs`` worker processes (default: one
     per core), or on the Dask scheduler at address ``dask``; ``on_outcome`` is called in
-    this process as each file finishes. Output folders are tried first: where no file can be
+    this process as each file finishes. With worker processes, the first file is done here
+    first, so that its kernels are compiled once, not by every worker. Output folders are
+    tried first: where no file can be
     written, its inputs fail at once, and if none can be, that is one error before any file.
     Ctrl-C or SIGTERM stops the run with no partial file left: :class:`dpdown.errors.Interrupted`
     (a ``KeyboardInterrupt``) is raised after the workers are stopped, its ``summary`` saying
@@ -314,9 +317,13 @@ def run(job: Job, items, jobs=None, dask=None, on_outcome=None) -> Summary:
     for item in items:
         if item.out_dir in blocked:
             done(Outcome(item.source, None, "failed", f"{item.source}: {blocked[item.out_dir]}", 1))
+    todo = [item for item in items if item.out_dir not in blocked]
     try:
-        run_tasks(functools.partial(process, job), [i for i in items if i.out_dir not in blocked], jobs, dask,
-                  done, lost, threads=device == "cuda")
+        if not dask and device != "cuda" and min(jobs or available_cores(), len(todo)) > 1:
+            # the first file here, before the worker processes start: the kernels it needs are
+            # compiled once and saved in the disk cache, where every worker finds them
+            done(process(job, todo.pop(0)))
+        run_tasks(functools.partial(process, job), todo, jobs, dask, done, lost, threads=device == "cuda")
     except KeyboardInterrupt as exc:
         finished = {o.source for o in outcomes}
         summary = Summary(outcomes, time.perf_counter() - start,
@@ -356,13 +363,6 @@ def run_tasks(task, items, jobs=None, dask=None, done=None, lost=None, threads=F
             signal.signal(signal.SIGTERM, previous)
 
 
-def available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def _main_thread():
     return threading.current_thread() is threading.main_thread()
 
@@ -372,7 +372,7 @@ def _interrupt(signum, frame):
 
 
 def _init_worker(threads):
-    # before the worker first imports Numba: share the cores, do not oversubscribe them
+    # share the cores, do not oversubscribe them (dpdown.kernels.bands.threads reads it)
     os.environ["NUMBA_NUM_THREADS"] = str(threads)
     signal.signal(signal.SIGTERM, _interrupt)  # a killed worker removes its partial file
 
@@ -477,6 +477,25 @@ def _run_threads(task, items, jobs, done):
                 _take_finished(in_flight, done)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def compile_ahead(kinds, jobs=None, on_done=None) -> list:
+    """Compile the kernels each :class:`dpdown.core.warmup.Kind` needs before a job runs: every
+    kind in one worker process (``jobs`` as for :func:`run_tasks`), so that a variant is
+    compiled once, in parallel with the others, and saved in the disk cache the job's workers
+    load it from. ``on_done((kind, seconds or why))`` as each finishes; returns them all."""
+    from ..core.warmup import try_warm
+
+    results = []
+
+    def done(result):
+        results.append(result)
+        if on_done:
+            on_done(result)
+
+    run_tasks(try_warm, list(dict.fromkeys(kinds)), jobs, done=done,
+              lost=lambda kind, why: (kind, f"the worker died ({why})"))
+    return results
 
 
 def dask_timeout() -> float:

@@ -26,15 +26,64 @@ channel's index, always the last channel, or -1).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import types
 
 import numpy as np
 
-from . import colour
-from .jit import Lazy, inline, jit, prange, specialise
+from . import bands, colour
+from .jit import Lazy, inline, jit, specialise
 from .reductions import MAX_OF, SUM, TOP
+
+# ---- compile-time constants --------------------------------------------------------------
+#
+# A kernel variant is the template compiled with these names bound to the values of its plan
+# (jit.specialise; PoolingKernel.variant, and SeparablePlan for the separable walker). They
+# are declared here so that a reader finds what each means; the values below are those of a
+# generic variant, and no compiled kernel reads them unbound.
+CHANNELS = 0          # channels per pixel, compiled in for 1-4 (0: read from the image)
+ALPHA = -1            # index of the alpha channel (always the last), or -1
+CHANNEL_POOL = 0      # channel pooling: NONE, MAX, MIN, MEAN or TOPK (below)
+CHANNEL_SIZE = 1      # channels per group (MAX, MIN, MEAN)
+LINEAR = False        # the output is encoded back from linear light to sRGB
+REDUCE = SUM          # separable walker: SUM, MAX_OF, MIN_OF or TOP (dpdown.kernels.reductions)
+GUIDED = False        # separable walker: the terms read a guide value per output pixel (DPP)
+CONSTANT_WEIGHTS = False  # separable walker: the weight table is compiled in (WEIGHTS)
+WEIGHTS = np.zeros(1)     # that table
+# the rest of the separable walker's choices: see SeparablePlan
+USE_LUT = RAW = EXACT = PAIR = SCALAR = WEIGHTED = False
+TOP_R = RAW_SLOTS = INT_SUM = BOX_ROWS = BOX_COLS = 0
+SUMS = 1
+SUM_TYPE = np.uint32
+INTEGER = False       # block walker: the stored values are summed as integers
+
+
+# ---- the rule a variant binds ------------------------------------------------------------
+#
+# Each walker calls a method's rule by these names; a kernel binds them to the method's
+# functions (pooling_kernel, separable_kernel, block_kernel). Unbound, they say so.
+
+def _unbound(name):
+    def rule(*args):
+        raise NotImplementedError(f"{name} is bound per kernel variant (dpdown.kernels.walk)")
+    rule.__name__ = name
+    return rule
+
+
+acc_width = _unbound("acc_width")    # footprint walker: (n, params) → accumulators per output pixel
+accumulate = _unbound("accumulate")  # footprint walker: fold one input pixel into acc[j]
+finalize = _unbound("finalize")      # footprint walker: an output pixel's working values from acc[j]
+transform = _unbound("transform")    # separable walker: (v, s, params) → the term v adds to sum s
+finish = _unbound("finish")          # separable walker: (sums, total, params) → the output value
+guided = _unbound("guided")          # separable walker, GUIDED: (v, g, s, params) → the term
+exact = _unbound("exact")            # separable walker, EXACT: the output from the integer sum
+pair = _unbound("pair")              # separable walker, PAIR: the output from the two largest
+guide = _unbound("guide")            # block walker: a block's guide value
+weight = _unbound("weight")          # block walker: (stored, v, g, params) → a value's weight
+decode = _unbound("decode")          # a stored value to a working one (colour.decoder)
+linear_to_srgb = colour.linear_to_srgb
 
 
 @inline
@@ -43,9 +92,9 @@ def load_pixel(img, y, x, scale, alpha, n, px):
     light when asked, :mod:`dpdown.kernels.colour`), colour premultiplied by alpha, and pooled across
     channels when ``CHANNEL_POOL`` asks (Pei et al.'s feature pooling): groups of ``CHANNEL_SIZE`` consecutive
     channels by max, min or mean, or the ``n`` largest values."""
-    if CHANNEL_POOL == 0:  # noqa: F821 (bound per variant)
+    if CHANNEL_POOL == 0:
         for c in range(n):
-            px[c] = img[y, x, c] * scale if c == alpha else decode(img[y, x, c], scale)  # noqa: F821
+            px[c] = img[y, x, c] * scale if c == alpha else decode(img[y, x, c], scale)
         if alpha >= 0:
             for c in range(n):
                 if c != alpha:
@@ -54,7 +103,7 @@ def load_pixel(img, y, x, scale, alpha, n, px):
         for c in range(n):
             px[c] = -np.inf
         for b in range(img.shape[2]):
-            v = decode(img[y, x, b], scale)  # noqa: F821
+            v = decode(img[y, x, b], scale)
             if v > px[n - 1]:
                 t = n - 1
                 while t > 0 and px[t - 1] < v:
@@ -63,16 +112,16 @@ def load_pixel(img, y, x, scale, alpha, n, px):
                 px[t] = v
     else:
         for g in range(n):
-            v = decode(img[y, x, g * CHANNEL_SIZE], scale)  # noqa: F821
-            for t in range(1, CHANNEL_SIZE):  # noqa: F821
-                u = decode(img[y, x, g * CHANNEL_SIZE + t], scale)  # noqa: F821
+            v = decode(img[y, x, g * CHANNEL_SIZE], scale)
+            for t in range(1, CHANNEL_SIZE):
+                u = decode(img[y, x, g * CHANNEL_SIZE + t], scale)
                 if CHANNEL_POOL == MAX:
                     v = max(v, u)
                 elif CHANNEL_POOL == MIN:
                     v = min(v, u)
                 else:
                     v += u
-            px[g] = v / CHANNEL_SIZE if CHANNEL_POOL == MEAN else v  # noqa: F821
+            px[g] = v / CHANNEL_SIZE if CHANNEL_POOL == MEAN else v
 
 
 # channel pooling modes (the CHANNEL_POOL constant); names as the CLI spells them
@@ -95,8 +144,8 @@ def _loader(mode, size, transfer):
 def encode(v, c, top, final):
     """Working value ``v`` of channel ``c`` as :func:`store` writes it (alpha aside)."""
     if final:
-        if LINEAR and c != ALPHA:  # noqa: F821 (bound per variant)
-            v = linear_to_srgb(v)  # noqa: F821
+        if LINEAR and c != ALPHA:
+            v = linear_to_srgb(v)
         if top > 0.0:
             v = np.rint(min(max(v, 0.0), 1.0) * top)
     return v
@@ -109,22 +158,22 @@ def store(out, i, j, vals, n, top, final):
     by alpha again, encoded back from linear light when ``LINEAR``, integers rounded after
     clipping to [0, 1] (``top`` is the dtype's maximum, 0 for floats) — so no full float
     copy of the output is ever made."""
-    a = vals[ALPHA] if ALPHA >= 0 else 1.0  # noqa: F821 (bound per variant)
+    a = vals[ALPHA] if ALPHA >= 0 else 1.0
     for c in range(n):
         v = vals[c]
-        if final and ALPHA >= 0 and c != ALPHA:  # noqa: F821
+        if final and ALPHA >= 0 and c != ALPHA:
             v = v / a if a > 0.0 else 0.0
         out[i, j, c] = encode(v, c, top, final)
 
 
-@jit(parallel=True)
-def _pool(img, scale, rows, cols, ref, params, top, final, out):
+@jit(bands=True)
+def _pool(lo, hi, img, scale, rows, cols, ref, params, top, final, out):
     row_start, row_stop, row_offset, row_weight = rows
     col_start, col_stop, col_offset, col_weight = cols
-    n_rows, n_cols = out.shape[0], out.shape[1]
-    n = CHANNELS if CHANNELS > 0 else out.shape[2]  # noqa: F821 (bound per variant)
-    width = acc_width(n, params)  # noqa: F821
-    for i in prange(n_rows):
+    n_cols = out.shape[1]
+    n = CHANNELS if CHANNELS > 0 else out.shape[2]
+    width = acc_width(n, params)
+    for i in range(lo, hi):
         acc = np.zeros((n_cols, width))
         px = np.empty(n)
         for y in range(row_start[i], row_stop[i]):
@@ -132,12 +181,12 @@ def _pool(img, scale, rows, cols, ref, params, top, final, out):
             for j in range(n_cols):
                 first = col_offset[j] - col_start[j]
                 for x in range(col_start[j], col_stop[j]):
-                    load_pixel(img, y, x, scale, ALPHA, n, px)  # noqa: F821
+                    load_pixel(img, y, x, scale, ALPHA, n, px)
                     at = (img, scale, y, x, y - row_start[i], x - col_start[j])
-                    accumulate(acc, j, px, n, ref, i, wy * col_weight[first + x], params, at)  # noqa: F821
+                    accumulate(acc, j, px, n, ref, i, wy * col_weight[first + x], params, at)
         vals = np.empty(n)
         for j in range(n_cols):
-            finalize(acc[j], ref[i, j], params, vals)  # noqa: F821
+            finalize(acc[j], ref[i, j], params, vals)
             store(out, i, j, vals, n, top, final)
 
 
@@ -235,7 +284,8 @@ def run(kernel, work, footprint, params=(), ref=None, final=None):
     if isinstance(kernel, BlockKernel):
         out = np.empty(footprint.shape + (work.out_channels,), dtype)
         flat_out = out.reshape(out.shape[0], -1)  # one output row per row, as the kernel writes it
-        kernel.variant(work, tiling(work, footprint))(work.pixels, work.scale, params, top, final, flat_out)
+        bands.run(kernel.variant(work, tiling(work, footprint)), out.shape[0], work.pixels, work.scale, params, top,
+                  final, flat_out)
         return out
     lut = kernel.table(work, params) if isinstance(kernel, SeparableKernel) else None
     if work.device == "cuda":
@@ -246,10 +296,11 @@ def run(kernel, work, footprint, params=(), ref=None, final=None):
     rows, cols = footprint.rows.as_tuple(), footprint.cols.as_tuple()
     ref = np.empty((n_rows, n_cols, 0)) if ref is None else ref
     if lut is not None:
-        kernel.variant(work, params=params, footprint=footprint, final=final)(
-            work.pixels, work.scale, rows, cols, ref, params, lut, top, final, out)
+        bands.run(kernel.variant(work, params=params, footprint=footprint, final=final), n_rows,
+                  work.pixels, work.scale, rows, cols, ref, params, lut, top, final, out)
     else:
-        kernel.variant(work, params=params)(work.pixels, work.scale, rows, cols, ref, params, top, final, out)
+        bands.run(kernel.variant(work, params=params), n_rows, work.pixels, work.scale, rows, cols, ref, params, top,
+                  final, out)
     return out
 
 
@@ -288,14 +339,13 @@ def run(kernel, work, footprint, params=(), ref=None, final=None):
 # tiled in blocks of ``k`` (window stride = k, coverage at an integer ratio:
 # ``Axis.block``), ``k`` is compiled in for the common sizes (``BOX``,
 # ``COMPILED_BLOCKS``): the column loops unroll and LLVM turns the strided reads of
-# interleaved channels into vector shuffles — with EXACT 4–8× faster at k = 2 (avg
-# 42 → 5.4 ms on 24 MP RGB), 1.5–2× for the float rules. Blocks cut short by the image's
-# edge take the loop sized at run time; both run the same ``_pixel_values``/``_exact_pixel``.
-# In whole blocks of an image without alpha, the output values are computed from scalars,
-# not the per-pixel ``sums``/``vals`` arrays, which lets LLVM vectorise across them: one or
-# two float sums handed to ``finish`` as a tuple (``SCALAR``; softpool at k = 2 30 → 24 ms),
-# and for a TOP rule with r ≤ 2 and a ``pair`` finish (ordinal's default) the columns' sorted
-# pairs merged as scalars (``PAIR``; ordinal at k = 2 40 → 6.5 ms).
+# interleaved channels into vector shuffles (docs/benchmarks.md has the gains). Blocks cut
+# short by the image's edge take the loop sized at run time; both run the same
+# ``_pixel_values``/``_exact_pixel``. In whole blocks of an image without alpha, the output
+# values are computed from scalars, not the per-pixel ``sums``/``vals`` arrays, which lets
+# LLVM vectorise across them: one or two float sums handed to ``finish`` as a tuple
+# (``SCALAR``), and for a TOP rule with r ≤ 2 and a ``pair`` finish (ordinal's default) the
+# columns' sorted pairs merged as scalars (``PAIR``).
 #
 # A *guided* separable rule (``GUIDED``: DPP) has terms that also depend on a guide value
 # per output pixel and channel, ``guided(v, g, s, params)``. Where no input column belongs
@@ -308,10 +358,10 @@ def run(kernel, work, footprint, params=(), ref=None, final=None):
 @inline
 def _reduce(acc, value, weight, first):
     if first:
-        return weight * value if REDUCE == SUM else value  # noqa: F821 (bound per rule)
-    if REDUCE == SUM:  # noqa: F821
+        return weight * value if REDUCE == SUM else value
+    if REDUCE == SUM:
         return acc + weight * value
-    if REDUCE == MAX_OF:  # noqa: F821
+    if REDUCE == MAX_OF:
         return max(acc, value)
     return min(acc, value)
 
@@ -322,15 +372,15 @@ def _insert(slots, t, value, weight, first):
     ``slots[:TOP_R, t]``, coverages below them), emptied first when ``first``. Branch-free:
     each slot keeps the larger, the smaller moves on down."""
     if first:
-        for s in range(TOP_R):  # noqa: F821 (bound per variant)
+        for s in range(TOP_R):
             slots[s, t] = -np.inf
-            slots[TOP_R + s, t] = 0.0  # noqa: F821
-    for s in range(TOP_R):  # noqa: F821
-        held, held_weight = slots[s, t], slots[TOP_R + s, t]  # noqa: F821
+            slots[TOP_R + s, t] = 0.0
+    for s in range(TOP_R):
+        held, held_weight = slots[s, t], slots[TOP_R + s, t]
         move = np.float64((value > held) | ((value == held) & (weight > held_weight)))
         slots[s, t] = max(value, held)
         value = min(value, held)
-        slots[TOP_R + s, t] = move * weight + (1.0 - move) * held_weight  # noqa: F821 (exact: ×1, ×0)
+        slots[TOP_R + s, t] = move * weight + (1.0 - move) * held_weight
         weight = move * held_weight + (1.0 - move) * weight
 
 
@@ -338,7 +388,7 @@ def _insert(slots, t, value, weight, first):
 def _exact_pixel(column_sums, raw, at, step, width, count, limit):
     """An output value of an unsigned image straight from the integers (``EXACT``): the
     ``width`` columns' sums or winners from ``at`` on, ``step`` apart, over ``count`` pixels."""
-    if INT_SUM:  # noqa: F821 (bound per variant)
+    if INT_SUM:
         acc = column_sums[at]
         for d in range(1, width):
             acc += column_sums[at + d * step]
@@ -346,7 +396,7 @@ def _exact_pixel(column_sums, raw, at, step, width, count, limit):
         acc = raw[0, at]
         for d in range(1, width):
             acc = _reduce(acc, raw[0, at + d * step], 1.0, False)
-    return exact(acc, count, limit)  # noqa: F821
+    return exact(acc, count, limit)
 
 
 @inline
@@ -357,16 +407,16 @@ def _pixel_values(x0, x1, unit, col_weight, first_weight, total, n_rows, scale, 
     weights to read — with ``x1 - x0`` compiled in (``BOX``) the column loops unroll."""
     n = vals.shape[0]
     for c in range(n):
-        if RAW and REDUCE == TOP:  # noqa: F821 — merge the columns' slots, then decode the winners
-            filled = min(n_rows, TOP_R)  # noqa: F821
+        if RAW and REDUCE == TOP:  # merge the columns' slots, then decode the winners
+            filled = min(n_rows, TOP_R)
             seen = 0
             for x in range(x0, x1):
                 for s in range(filled):
                     value = raw[s, x * n + c]
-                    if seen >= TOP_R:  # noqa: F821 — full: a fixed, unrolled network
-                        if value <= merged[TOP_R - 1]:  # noqa: F821 — so are the column's next
+                    if seen >= TOP_R:  # full: a fixed, unrolled network
+                        if value <= merged[TOP_R - 1]:  # so are the column's next
                             break
-                        for t in range(TOP_R):  # noqa: F821
+                        for t in range(TOP_R):
                             held = merged[t]
                             merged[t] = max(held, value)
                             value = min(held, value)
@@ -377,176 +427,176 @@ def _pixel_values(x0, x1, unit, col_weight, first_weight, total, n_rows, scale, 
                             value = min(held, value)
                         merged[seen] = value
                     seen += 1
-            for s in range(TOP_R):  # noqa: F821
-                sums[s] = transform(decode(merged[s], scale), 0, params) if s < seen else 0.0  # noqa: F821
-                sums[TOP_R + s] = 1.0 if s < seen else 0.0  # noqa: F821
-        elif INT_SUM:  # noqa: F821
+            for s in range(TOP_R):
+                sums[s] = transform(decode(merged[s], scale), 0, params) if s < seen else 0.0
+                sums[TOP_R + s] = 1.0 if s < seen else 0.0
+        elif INT_SUM:
             whole = 0
             for x in range(x0, x1):
                 whole += column_sums[x * n + c]
-            sums[0] = whole * (scale * scale if INT_SUM == 2 else scale)  # noqa: F821
-        elif RAW:  # noqa: F821
+            sums[0] = whole * (scale * scale if INT_SUM == 2 else scale)
+        elif RAW:
             best = raw[0, x0 * n + c]
             for x in range(x0 + 1, x1):
                 best = _reduce(best, raw[0, x * n + c], 1.0, False)
-            sums[0] = transform(decode(best, scale), 0, params)  # noqa: F821
-        elif REDUCE == TOP:  # noqa: F821 — merge the columns' ranked slots
+            sums[0] = transform(decode(best, scale), 0, params)
+        elif REDUCE == TOP:  # merge the columns' ranked slots
             for x in range(x0, x1):
                 wx = 1.0 if unit else col_weight[first_weight + x]
-                for s in range(TOP_R):  # noqa: F821
-                    _insert(ranked, 0, buf[s, x * n + c], buf[TOP_R + s, x * n + c] * wx,  # noqa: F821
+                for s in range(TOP_R):
+                    _insert(ranked, 0, buf[s, x * n + c], buf[TOP_R + s, x * n + c] * wx,
                             x == x0 and s == 0)
-            for s in range(SUMS):  # noqa: F821
+            for s in range(SUMS):
                 sums[s] = ranked[s, 0]
         else:
-            for s in range(SUMS):  # noqa: F821
+            for s in range(SUMS):
                 acc = _reduce(0.0, buf[s, x0 * n + c], 1.0 if unit else col_weight[first_weight + x0], True)
                 for x in range(x0 + 1, x1):
                     acc = _reduce(acc, buf[s, x * n + c], 1.0 if unit else col_weight[first_weight + x], False)
                 sums[s] = acc
-        vals[c] = finish(sums, total, params)  # noqa: F821
+        vals[c] = finish(sums, total, params)
 
 
-@jit(parallel=True)
-def _separable(img, scale, rows, cols, ref, params, lut, top, final, out):
+@jit(bands=True)
+def _separable(lo, hi, img, scale, rows, cols, ref, params, lut, top, final, out):
     row_start, row_stop, row_offset, row_weight = rows
     col_start, col_stop, col_offset, col_weight = cols
-    n_rows, n_cols = out.shape[0], out.shape[1]
-    n = CHANNELS if CHANNELS > 0 else out.shape[2]  # noqa: F821 (bound per variant)
+    n_cols = out.shape[1]
+    n = CHANNELS if CHANNELS > 0 else out.shape[2]
     width = img.shape[1] * n
     flat = img.reshape(img.shape[0], img.shape[1] * img.shape[2])
-    unit = True  # no column weight to read (a loop: an array expression would be one more parallel region)
+    unit = True  # no column weight to read
     for weight in col_weight:
         unit = unit and weight == 1.0
-    for i in prange(n_rows):
-        buf = np.empty((SUMS, 0 if RAW or INT_SUM else width))  # noqa: F821
-        raw = np.empty((RAW_SLOTS, width), img.dtype)  # noqa: F821 — the ranked image values (RAW)
-        carry = np.empty(width if RAW and REDUCE == TOP else 0, img.dtype)  # noqa: F821
-        merged = np.empty(RAW_SLOTS, img.dtype)  # noqa: F821
-        column_sums = np.empty(width if INT_SUM else 0, SUM_TYPE)  # noqa: F821
-        guide = np.zeros(width if GUIDED else 0)  # noqa: F821 — each input column's guide value
-        if GUIDED:  # noqa: F821
+    for i in range(lo, hi):
+        buf = np.empty((SUMS, 0 if RAW or INT_SUM else width))
+        raw = np.empty((RAW_SLOTS, width), img.dtype)  # the ranked image values (RAW)
+        carry = np.empty(width if RAW and REDUCE == TOP else 0, img.dtype)
+        merged = np.empty(RAW_SLOTS, img.dtype)
+        column_sums = np.empty(width if INT_SUM else 0, SUM_TYPE)
+        guide = np.zeros(width if GUIDED else 0)  # each input column's guide value
+        if GUIDED:
             for j in range(n_cols):
                 for x in range(col_start[j], col_stop[j]):
                     for c in range(n):
                         guide[x * n + c] = ref[i, j, c]
         px = np.empty(n)
-        sums = np.empty(SUMS)  # noqa: F821
-        ranked = np.empty((SUMS, 1))  # noqa: F821
+        sums = np.empty(SUMS)
+        ranked = np.empty((SUMS, 1))
         vals = np.empty(n)
         for y in range(row_start[i], row_stop[i]):
             wy = row_weight[row_offset[i] + y - row_start[i]]
             first = y == row_start[i]
-            if RAW and REDUCE == TOP:  # noqa: F821 — insert row y into the ranked slots, slot by slot
+            if RAW and REDUCE == TOP:  # insert row y into the ranked slots, slot by slot
                 seen = y - row_start[i]
                 for t in range(width):
                     carry[t] = flat[y, t]
-                for s in range(min(seen, TOP_R)):  # noqa: F821
+                for s in range(min(seen, TOP_R)):
                     for t in range(width):
                         held, value = raw[s, t], carry[t]
                         raw[s, t] = max(held, value)
                         carry[t] = min(held, value)
-                if seen < TOP_R:  # noqa: F821
+                if seen < TOP_R:
                     for t in range(width):
                         raw[seen, t] = carry[t]
-            elif INT_SUM == 1:  # noqa: F821
+            elif INT_SUM == 1:
                 if first:
                     for t in range(width):
                         column_sums[t] = flat[y, t]
                 else:
                     for t in range(width):
                         column_sums[t] += flat[y, t]
-            elif INT_SUM == 2:  # noqa: F821
+            elif INT_SUM == 2:
                 for t in range(width):
-                    square = SUM_TYPE(flat[y, t]) * SUM_TYPE(flat[y, t])  # noqa: F821
+                    square = SUM_TYPE(flat[y, t]) * SUM_TYPE(flat[y, t])
                     column_sums[t] = square if first else column_sums[t] + square
-            elif RAW:  # noqa: F821
+            elif RAW:
                 if first:
                     for t in range(width):
                         raw[0, t] = flat[y, t]
                 else:
                     for t in range(width):
                         raw[0, t] = _reduce(raw[0, t], flat[y, t], 1.0, False)
-            elif USE_LUT and WEIGHTED:  # noqa: F821 — sums Σ w·v, Σ w: one lookup (w) per value
+            elif USE_LUT and WEIGHTED:  # sums Σ w·v, Σ w: one lookup (w) per value
                 for t in range(width):
-                    weight = WEIGHTS[flat[y, t]] if CONSTANT_WEIGHTS else lut[1, flat[y, t]]  # noqa: F821
-                    buf[0, t] = _reduce(buf[0, t], decode(flat[y, t], scale) * weight, wy, first)  # noqa: F821
+                    weight = WEIGHTS[flat[y, t]] if CONSTANT_WEIGHTS else lut[1, flat[y, t]]
+                    buf[0, t] = _reduce(buf[0, t], decode(flat[y, t], scale) * weight, wy, first)
                     buf[1, t] = _reduce(buf[1, t], weight, wy, first)
-            elif USE_LUT:  # noqa: F821 — integer pixels: each term looked up, not computed
-                for s in range(SUMS):  # noqa: F821
+            elif USE_LUT:  # integer pixels: each term looked up, not computed
+                for s in range(SUMS):
                     for t in range(width):
                         buf[s, t] = _reduce(buf[s, t], lut[s, flat[y, t]], wy, first)
-            elif CHANNEL_POOL == 0 and ALPHA < 0:  # noqa: F821 — plain pixels: one contiguous loop
-                if REDUCE == TOP:  # noqa: F821
+            elif CHANNEL_POOL == 0 and ALPHA < 0:  # plain pixels: one contiguous loop
+                if REDUCE == TOP:
                     for t in range(width):
-                        _insert(buf, t, transform(decode(flat[y, t], scale), 0, params), wy, first)  # noqa: F821
-                elif GUIDED:  # noqa: F821 — the sums side by side, so their terms share the work
+                        _insert(buf, t, transform(decode(flat[y, t], scale), 0, params), wy, first)
+                elif GUIDED:  # the sums side by side, so their terms share the work
                     for t in range(width):
-                        value = decode(flat[y, t], scale)  # noqa: F821
-                        for s in range(SUMS):  # noqa: F821
+                        value = decode(flat[y, t], scale)
+                        for s in range(SUMS):
                             buf[s, t] = _reduce(buf[s, t], guided(value, guide[t], s, params), wy, first)  # noqa
                 else:
-                    for s in range(SUMS):  # noqa: F821
+                    for s in range(SUMS):
                         for t in range(width):
                             buf[s, t] = _reduce(buf[s, t], transform(decode(flat[y, t], scale), s, params), wy, first)  # noqa
             else:
                 for x in range(img.shape[1]):
-                    load_pixel(img, y, x, scale, ALPHA, n, px)  # noqa: F821
+                    load_pixel(img, y, x, scale, ALPHA, n, px)
                     for c in range(n):
-                        if REDUCE == TOP:  # noqa: F821
-                            _insert(buf, x * n + c, transform(px[c], 0, params), wy, first)  # noqa: F821
-                        elif GUIDED:  # noqa: F821
-                            for s in range(SUMS):  # noqa: F821
+                        if REDUCE == TOP:
+                            _insert(buf, x * n + c, transform(px[c], 0, params), wy, first)
+                        elif GUIDED:
+                            for s in range(SUMS):
                                 buf[s, x * n + c] = _reduce(buf[s, x * n + c], guided(px[c], guide[x * n + c], s, params),  # noqa
                                                             wy, first)
                         else:
-                            for s in range(SUMS):  # noqa: F821
+                            for s in range(SUMS):
                                 buf[s, x * n + c] = _reduce(buf[s, x * n + c], transform(px[c], s, params), wy, first)  # noqa
         total_y = 0.0
         for y in range(row_start[i], row_stop[i]):
             total_y += row_weight[row_offset[i] + y - row_start[i]]
         done = 0  # output pixels already written
         limit = int(top)
-        if BOX_COLS > 0:  # noqa: F821 — whole blocks, k compiled in (a plain test: pruned when 0)
-            if row_stop[i] - row_start[i] == BOX_ROWS:  # noqa: F821
-                done = n_cols if col_stop[n_cols - 1] - col_start[n_cols - 1] == BOX_COLS else n_cols - 1  # noqa: F821
+        if BOX_COLS > 0:  # whole blocks, k compiled in (a plain test: pruned when 0)
+            if row_stop[i] - row_start[i] == BOX_ROWS:
+                done = n_cols if col_stop[n_cols - 1] - col_start[n_cols - 1] == BOX_COLS else n_cols - 1
                 row = out[i].reshape(n_cols * n)
                 for j in range(done):
-                    if EXACT:  # noqa: F821
+                    if EXACT:
                         for c in range(n):
                             row[j * n + c] = _exact_pixel(column_sums, raw, j * BOX_COLS * n + c, n, BOX_COLS,  # noqa
-                                                          BOX_ROWS * BOX_COLS, limit)  # noqa: F821
-                    elif PAIR:  # noqa: F821 — the two largest of the columns' sorted pairs, as scalars
+                                                          BOX_ROWS * BOX_COLS, limit)
+                    elif PAIR:  # the two largest of the columns' sorted pairs, as scalars
                         for c in range(n):
-                            at = j * BOX_COLS * n + c  # noqa: F821
-                            best, runner = raw[0, at], raw[TOP_R - 1, at]  # noqa: F821
-                            for d in range(1, BOX_COLS):  # noqa: F821
-                                other, other_runner = raw[0, at + d * n], raw[TOP_R - 1, at + d * n]  # noqa: F821
+                            at = j * BOX_COLS * n + c
+                            best, runner = raw[0, at], raw[TOP_R - 1, at]
+                            for d in range(1, BOX_COLS):
+                                other, other_runner = raw[0, at + d * n], raw[TOP_R - 1, at + d * n]
                                 runner = max(min(best, other), max(runner, other_runner))
                                 best = max(best, other)
                             row[j * n + c] = encode(pair(decode(best, scale), decode(runner, scale), params),  # noqa
                                                     c, top, final)
-                    elif SCALAR:  # noqa: F821 — one or two sums as scalars, finished from a tuple (vectorised)
+                    elif SCALAR:  # one or two sums as scalars, finished from a tuple (vectorised)
                         for c in range(n):
-                            at = j * BOX_COLS * n + c  # noqa: F821
-                            first, second = buf[0, at], buf[SUMS - 1, at]  # noqa: F821
-                            for d in range(1, BOX_COLS):  # noqa: F821
+                            at = j * BOX_COLS * n + c
+                            first, second = buf[0, at], buf[SUMS - 1, at]
+                            for d in range(1, BOX_COLS):
                                 first = _reduce(first, buf[0, at + d * n], 1.0, False)
-                                second = _reduce(second, buf[SUMS - 1, at + d * n], 1.0, False)  # noqa: F821
-                            total = float(BOX_ROWS * BOX_COLS)  # noqa: F821
-                            if SUMS == 1:  # noqa: F821 — a compile-time choice: one tuple type survives
-                                value = finish((first,), total, params)  # noqa: F821
+                                second = _reduce(second, buf[SUMS - 1, at + d * n], 1.0, False)
+                            total = float(BOX_ROWS * BOX_COLS)
+                            if SUMS == 1:  # a compile-time choice: one tuple type survives
+                                value = finish((first,), total, params)
                             else:
-                                value = finish((first, second), total, params)  # noqa: F821
+                                value = finish((first, second), total, params)
                             row[j * n + c] = encode(value, c, top, final)
                     else:
-                        _pixel_values(j * BOX_COLS, (j + 1) * BOX_COLS, True, col_weight, 0,  # noqa: F821
-                                      float(BOX_ROWS * BOX_COLS), BOX_ROWS, scale, params,  # noqa: F821
+                        _pixel_values(j * BOX_COLS, (j + 1) * BOX_COLS, True, col_weight, 0,
+                                      float(BOX_ROWS * BOX_COLS), BOX_ROWS, scale, params,
                                       buf, raw, column_sums, merged, ranked, sums, vals)
                         store(out, i, j, vals, n, top, final)
         for j in range(done, n_cols):
             x0, x1 = col_start[j], col_stop[j]
-            if EXACT:  # noqa: F821
+            if EXACT:
                 for c in range(n):
                     out[i, j, c] = _exact_pixel(column_sums, raw, x0 * n + c, n, x1 - x0,
                                                 (row_stop[i] - row_start[i]) * (x1 - x0), limit)
@@ -566,7 +616,7 @@ def _separable(img, scale, rows, cols, ref, params, lut, top, final, out):
 def _fill_lut(scale, params, lut):
     for s in range(lut.shape[0]):
         for v in range(lut.shape[1]):
-            lut[s, v] = transform(decode(v, scale), s, params)  # noqa: F821 (bound per rule)
+            lut[s, v] = transform(decode(v, scale), s, params)
 
 
 class SeparableKernel(PoolingKernel):
@@ -610,39 +660,8 @@ class SeparableKernel(PoolingKernel):
         return {}
 
     def variant(self, work, target="cpu", params=None, footprint=None, final=False):
-        reduce = self.bindings["REDUCE"]
-        if self.bindings["GUIDED"] and (target != "cpu" or footprint is None or not footprint.disjoint_columns):
-            raise ValueError(f"{self.name}: a guided separable rule needs columns in one footprint each, on the CPU")
-        # ranking and integer sums on the stored values
-        plain = work.alpha < 0 and not work.channel_pool[0] and target == "cpu"
-        ranked = plain and self.rule["transform"] is identity  # ranking: the term is the value itself
-        blocks = _blocks(footprint, target, work.out_channels)
-        if reduce == TOP:  # r = params[0], compiled in: the slot loops unroll
-            r = int(params[0])
-            unit = footprint is not None and footprint.unit_coverage
-            # PAIR: r ≤ 2 in whole blocks of at least r rows (every slot filled), merged as scalars
-            # (vectorised) and finished by ``pair``
-            pair = (ranked and unit and r <= min(2, blocks["BOX_ROWS"]) and blocks["BOX_COLS"] > 0
-                    and self.rule["pair"] is not _no_term)
-            return super().variant(work, target, params, USE_LUT=False, TOP_R=r, SUMS=2 * r,
-                                   RAW=ranked and unit, RAW_SLOTS=r if ranked and unit else 0, INT_SUM=0,
-                                   EXACT=False, PAIR=pair, SCALAR=False, WEIGHTED=False, SUM_TYPE=np.uint32,
-                                   **blocks)
-        raw = ranked and reduce != SUM
-        unsigned = work.pixels.dtype.kind == "u" and colour.transfer(work)[0] == colour.NONE
-        column_max = footprint.rows.longest * int(np.iinfo(work.pixels.dtype).max) ** self.int_power \
-            if unsigned and footprint is not None else 2 ** 32  # a column's largest integer sum
-        int_sum = self.int_power if (plain and self.sums == 1 and column_max < 2 ** 32
-                                     and footprint.unit_coverage) else 0
-        # EXACT: the output written from the stored integers
-        exact = final and self.exact is not None and unsigned and (int_sum or raw)
-        # SCALAR: float sums in whole blocks finished from scalars (the output written without alpha)
-        scalar = (blocks["BOX_COLS"] > 0 and not (raw or int_sum) and self.sums <= 2 and work.alpha < 0
-                  and target == "cpu")
-        return super().variant(work, target, params, USE_LUT=self.uses_lut(work), TOP_R=0, SUMS=self.sums,
-                               RAW=raw, RAW_SLOTS=1 if raw else 0, INT_SUM=int_sum, EXACT=exact, PAIR=False,
-                               SCALAR=scalar, WEIGHTED=self.weighted and self.uses_lut(work),
-                               SUM_TYPE=np.uint16 if int_sum and column_max < 2 ** 16 else np.uint32, **blocks)
+        plan = separable_plan(self, work, target, params, footprint, final)
+        return super().variant(work, target, params, **plan.constants())
 
     def table(self, work, params):
         if not self.uses_lut(work):
@@ -655,6 +674,67 @@ class SeparableKernel(PoolingKernel):
         lut = np.empty((self.sums, np.iinfo(work.pixels.dtype).max + 1))
         self._fill[transfer](work.scale, params, lut)
         return lut
+
+
+@dataclasses.dataclass(frozen=True)
+class SeparablePlan:
+    """The compile-time choices of one separable-walker variant, from :func:`separable_plan`.
+    Each field is bound into the kernel as the constant of the same name in capitals (declared
+    at the top of this module); the comments above ``_separable`` say how the walker uses them."""
+
+    use_lut: bool        # each term looked up in a table of every stored value (integer images, ``lut`` rules)
+    weighted: bool       # that table holds a (term, weight) pair per value
+    sums: int            # sums per channel handed to ``finish`` (2·top_r slots for a TOP rule)
+    top_r: int           # a TOP rule's r, compiled in so that its slot loops unroll (0 otherwise)
+    raw: bool            # rank the stored values themselves and decode only the winners
+    raw_slots: int       # stored values kept per column when ``raw``
+    int_sum: int         # add the stored integers (1) or their squares (2), exactly; 0: float sums
+    sum_type: type       # integer type of a column's sum: the smallest that cannot overflow
+    exact: bool          # write an unsigned output straight from those integers (last pass only)
+    pair: bool           # r ≤ 2 in whole blocks, merged as scalars and finished by the rule's ``pair``
+    scalar: bool         # float sums in whole blocks finished from scalars, not per-pixel arrays
+    box_rows: int        # the block size compiled in (COMPILED_BLOCKS); 0: read at run time
+    box_cols: int
+    preload_rows: int | None = None  # CUDA only: rows of a block loaded at once (walk_cuda.preload_rows)
+
+    def constants(self) -> dict:
+        return {f.name.upper(): getattr(self, f.name) for f in dataclasses.fields(self)
+                if getattr(self, f.name) is not None}
+
+
+def separable_plan(kernel, work, target="cpu", params=None, footprint=None, final=False) -> SeparablePlan:
+    """What :class:`SeparableKernel` ``kernel`` compiles in to run over ``footprint`` on
+    ``work`` (its dtype, channels, alpha, channel pooling, transfer) on ``target``, as the
+    last pass (``final``) or not. A pure function of them: the tests call it directly."""
+    reduce = kernel.bindings["REDUCE"]
+    if kernel.bindings["GUIDED"] and (target != "cpu" or footprint is None or not footprint.disjoint_columns):
+        raise ValueError(f"{kernel.name}: a guided separable rule needs columns in one footprint each, on the CPU")
+    plain = work.alpha < 0 and not work.channel_pool[0] and target == "cpu"
+    ranked = plain and kernel.rule["transform"] is identity  # ranking: the term is the value itself
+    blocks = {name.lower(): value for name, value in _blocks(footprint, target, work.out_channels).items()}
+    if reduce == TOP:
+        r = int(params[0])
+        unit = footprint is not None and footprint.unit_coverage
+        # every slot filled (whole blocks of at least r rows), and a rule that can finish from a pair
+        pair = (ranked and unit and r <= min(2, blocks["box_rows"]) and blocks["box_cols"] > 0
+                and kernel.rule["pair"] is not _no_term)
+        return SeparablePlan(use_lut=False, weighted=False, sums=2 * r, top_r=r, raw=ranked and unit,
+                             raw_slots=r if ranked and unit else 0, int_sum=0, sum_type=np.uint32, exact=False,
+                             pair=pair, scalar=False, **blocks)
+    raw = ranked and reduce != SUM
+    unsigned = work.pixels.dtype.kind == "u" and colour.transfer(work)[0] == colour.NONE
+    column_max = footprint.rows.longest * int(np.iinfo(work.pixels.dtype).max) ** kernel.int_power \
+        if unsigned and footprint is not None else 2 ** 32  # a column's largest integer sum
+    int_sum = kernel.int_power if (plain and kernel.sums == 1 and column_max < 2 ** 32
+                                   and footprint.unit_coverage) else 0
+    return SeparablePlan(
+        use_lut=kernel.uses_lut(work), weighted=kernel.weighted and kernel.uses_lut(work), sums=kernel.sums,
+        top_r=0, raw=raw, raw_slots=1 if raw else 0, int_sum=int_sum,
+        sum_type=np.uint16 if int_sum and column_max < 2 ** 16 else np.uint32,
+        exact=bool(final and kernel.exact is not None and unsigned and (int_sum or raw)), pair=False,
+        # the output is written without alpha: alpha needs the per-pixel arrays
+        scalar=blocks["box_cols"] > 0 and not (raw or int_sum) and kernel.sums <= 2 and work.alpha < 0
+        and target == "cpu", **blocks)
 
 
 # The block sizes compiled into the separable walker (``BOX``); other sizes take the loop
@@ -737,9 +817,10 @@ def separable_kernel(name, transform, finish, **options):
 # no intermediate image. Its *block rule* is ``guide(flat, y0, x0, rows, cols, n, c, scale,
 # params)`` — ``flat`` holds one image row per row — and ``weight(stored, v, g, params)``, of
 # the stored value and its working value ``v``; the sums go column by column, in the
-# separable walker's order, so both give the same numbers. The block size is compiled in (``BOX_ROWS``, ``BOX_COLS``), so LLVM
-# unrolls the block and vectorises across output pixels, reading a row of blocks as one
-# interleaved group of ``block columns × channels`` values. It does so for groups of up to
+# separable walker's order, so both give the same numbers. The block size is compiled in
+# (``BOX_ROWS``, ``BOX_COLS``), so LLVM unrolls the block and vectorises across output
+# pixels, reading a row of blocks as one interleaved group of ``block columns × channels``
+# values. It does so for groups of up to
 # ``INTERLEAVED_GROUP`` values and reads larger ones value by value (DPP on RGB at k = 3, 4:
 # 2.3× slower than its separable walker), so :func:`tiling` leaves those to the walkers.
 # Blocks cut short by the image's edge take the same rule with their size read at run time.
@@ -756,14 +837,14 @@ def _no_guide(flat, y0, x0, rows, cols, n, c, scale, params):
 @inline
 def _block_mean(flat, y0, x0, rows, cols, n, c, scale, params):
     """``Σ w·v / Σ w`` over channel ``c`` of the ``rows × cols`` block at ``(y0, x0)``."""
-    g = guide(flat, y0, x0, rows, cols, n, c, scale, params)  # noqa: F821 (bound per rule)
+    g = guide(flat, y0, x0, rows, cols, n, c, scale, params)
     num = den = 0.0
     for b in range(cols):
         column_num = column_den = 0.0
         for a in range(rows):
             stored = flat[y0 + a, (x0 + b) * n + c]
-            v = decode(stored, scale)  # noqa: F821
-            w = weight(stored, v, g, params)  # noqa: F821 (bound per rule)
+            v = decode(stored, scale)
+            w = weight(stored, v, g, params)
             column_num += w * v
             column_den += w
         num += column_num
@@ -771,25 +852,25 @@ def _block_mean(flat, y0, x0, rows, cols, n, c, scale, params):
     return num / den
 
 
-@jit(parallel=True)
-def _blocks_pass(img, scale, params, top, final, out):
-    n = CHANNELS if CHANNELS > 0 else img.shape[2]  # noqa: F821 (bound per variant)
-    n_rows, n_cols = out.shape[0], out.shape[1] // n
+@jit(bands=True)
+def _blocks_pass(lo, hi, img, scale, params, top, final, out):
+    n = CHANNELS if CHANNELS > 0 else img.shape[2]
+    n_cols = out.shape[1] // n
     height, width = img.shape[0], img.shape[1]
     flat = img.reshape(height, width * n)
-    for i in prange(n_rows):
-        y0 = i * BOX_ROWS  # noqa: F821 (bound per variant)
-        rows = min(BOX_ROWS, height - y0)  # noqa: F821
+    for i in range(lo, hi):
+        y0 = i * BOX_ROWS
+        rows = min(BOX_ROWS, height - y0)
         whole = 0  # output pixels of this row whose block the image's edge does not cut
-        if rows == BOX_ROWS:  # noqa: F821
-            whole = n_cols if n_cols * BOX_COLS <= width else n_cols - 1  # noqa: F821
+        if rows == BOX_ROWS:
+            whole = n_cols if n_cols * BOX_COLS <= width else n_cols - 1
         row = out[i]  # a row of ``out``, not a reshaped view: into one, LLVM vectorises no table lookup
         for j in range(whole):
             for c in range(n):
-                value = _block_mean(flat, y0, j * BOX_COLS, BOX_ROWS, BOX_COLS, n, c, scale, params)  # noqa: F821
+                value = _block_mean(flat, y0, j * BOX_COLS, BOX_ROWS, BOX_COLS, n, c, scale, params)
                 row[j * n + c] = encode(value, c, top, final)
         for j in range(whole, n_cols):
-            x0 = j * BOX_COLS  # noqa: F821
+            x0 = j * BOX_COLS
             for c in range(n):
                 value = _block_mean(flat, y0, x0, rows, min(BOX_COLS, width - x0), n, c, scale, params)  # noqa
                 row[j * n + c] = encode(value, c, top, final)

@@ -169,7 +169,7 @@ def launch(kernel, shape, *args):
 
 def device_axes(footprint):
     """The footprint's eight arrays in GPU memory: copied once per footprint (a method's
-    passes share it), packed into two transfers, since each small copy costs ~0.15 ms."""
+    passes share it), packed into two transfers, since each small copy has a fixed cost."""
     if "axes" not in footprint.on_gpu:
         arrays = footprint.rows.as_tuple() + footprint.cols.as_tuple()
         ints, floats = [a for a in arrays if a.dtype.kind == "i"], [a for a in arrays if a.dtype.kind == "f"]
@@ -204,7 +204,7 @@ def run(kernel, work, footprint, params, ref, lut, top, final, dtype):
     axes = device_axes(footprint)
     compiled = kernel.variant(work, target="cuda", params=params, footprint=footprint).compiled("cuda")
     # arguments a variant never reads (no parameters, no table, no reference) are allocated
-    # for their type, never copied: each small copy cost ~0.15 ms on the H100
+    # for their type, never copied: each small copy has a fixed cost (docs/benchmarks.md)
     params = as_device(params) if params.size else empty((1,))
     launch = compiled[grid((n_rows, n_cols)), BLOCK, stream()]
     if lut is not None:

@@ -20,8 +20,8 @@ extremum pooling (symmetric) or max pooling (asymmetric).
 
 import numpy as np
 
-from ..kernels import colour
-from ..kernels.jit import Lazy, inline, jit, prange, specialise
+from ..kernels import bands, colour
+from ..kernels.jit import Lazy, inline, jit, specialise
 from ..kernels.powers import for_lambda, per_lambda
 from ..kernels.walk import block_kernel, load_pixel, pixel_loader, pooling_kernel, run, separable_kernel, tiling
 from .avg import average, box_mean
@@ -50,9 +50,9 @@ def _filter_pixel(img, scale, alpha, row_start, col_start, taps, out, i, j, px):
                 out[i, j, c] += taps[a, b] * px[c]
 
 
-@jit(parallel=True)
-def _filter_at_starts(img, scale, alpha, row_start, col_start, taps, out):
-    for i in prange(out.shape[0]):
+@jit(bands=True)
+def _filter_at_starts(lo, hi, img, scale, alpha, row_start, col_start, taps, out):
+    for i in range(lo, hi):
         px = np.empty(out.shape[2])
         for j in range(out.shape[1]):
             _filter_pixel(img, scale, alpha, row_start, col_start, taps, out, i, j, px)
@@ -130,7 +130,7 @@ def _weight_for(reward_power):
 
 # Single-precision roots where a weight is computed alone (the footprint walker, and GPUs);
 # in the vectorised separable paths converting to float32 and back costs more than the
-# double root saves (24 MP RGB, k = 2: 14.3 → 11.9 ms, k = 4: 25.3 → 23.8 ms).
+# double root saves (measured: docs/benchmarks.md).
 _KERNELS = per_lambda(lambda name, f: pooling_kernel(f"dpp_{name}", _acc_width, _accumulate, _finalize,
                                                      weight=_weight_for(f)), weights=True)
 _SEPARABLE = per_lambda(lambda name, f: separable_kernel(f"dpp_sep_{name}", None, _ratio, sums=2, guided=_term,
@@ -139,7 +139,7 @@ _SEPARABLE = per_lambda(lambda name, f: separable_kernel(f"dpp_sep_{name}", None
 
 # Lite-DPP as a block rule (walk.py): where the footprints tile the image in blocks, each
 # block's mean and weighted mean come straight from its values — no guidance image written
-# and read again (RGB at k = 2 on 24 MP: 47 → 12 ms; grey: 14 → 7 ms).
+# and read again.
 
 def _lite_guide(flat, y0, x0, rows, cols, n, c, scale, params):
     """Ĩ: the block's mean, summed column by column (integers, exact, where decoding is linear)."""
@@ -176,7 +176,7 @@ def dpp_guidance(work, footprint, guide="lite", filter=BINOMIAL):
         launch(_filter_kernel(work), footprint.shape, work.device_pixels, *args[1:3], *map(as_device, args[3:]), out)
     else:
         out = np.empty(footprint.shape + (work.channels,))
-        _filter_kernel(work)(*args, out)
+        bands.run(_filter_kernel(work), out.shape[0], *args, out)
     return out
 
 

@@ -83,9 +83,8 @@ BOUNDED_BETA = 700.0  # e^700 < float64's maximum, e^-700 > its smallest normal 
 # The paper's SoftPool (β = 1) on uint8 images, the default, has its table compiled in as a
 # constant: LLVM then vectorises the lookups, which it cannot do from a table passed in
 # (nothing tells it the table and the output do not overlap). Where the footprints tile the
-# image in blocks it runs as a block rule (walk.py; RGB at k = 2 on 24 MP: 24 → 12.5 ms),
-# elsewhere on the separable walker (k = 4: 24 → 15 ms). A constant is one compilation per
-# table, so only this default has one.
+# image in blocks it runs as a block rule (walk.py), elsewhere on the separable walker. A
+# constant is one compilation per table, so only this default has one.
 
 def _table_weight(stored, v, g, params):
     return WEIGHTS[stored]  # noqa: F821 (bound per transfer)
