@@ -259,8 +259,8 @@ def to_html(evaluation, paper=False, with_crops=True) -> str:
              f"<table><tr><th>method</th>{head}</tr>{''.join(body)}</table>"]
     if any(c.paper for c in columns):
         parts.append("<p class=paper>Grey columns: SoftPool's published figures (Stergiou et al., ICCV 2021, "
-                     "Table 1; Table 3 for Flickr2K) on the real benchmark sets, under a protocol the paper does not state. "
-                     "A reference, not a result of this run.</p>")
+                     "Table 1; Table 3 for Flickr2K) on the real benchmark sets, under a protocol the paper does "
+                     "not state. A reference, not a result of this run.</p>")
     parts.append("<h2>SSIM and PSNR against k</h2>")
     parts += [f"<img alt='{html.escape(name)}' src='{url}'>" for name, url in plots(evaluation)]
     k = min(evaluation.ks)

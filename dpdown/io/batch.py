@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from ..errors import DpdownError, ImageError, Interrupted, ParameterError
 from ..kernels import device as devices
 from ..kernels import footprints
-from ..kernels.bands import available_cores
 from ..methods import registry
 from .formats import EXTENSIONS, FORMATS, READABLE
 from .one_file import FileOptions
@@ -363,6 +362,13 @@ def run_tasks(task, items, jobs=None, dask=None, done=None, lost=None, threads=F
             signal.signal(signal.SIGTERM, previous)
 
 
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _main_thread():
     return threading.current_thread() is threading.main_thread()
 
@@ -372,7 +378,7 @@ def _interrupt(signum, frame):
 
 
 def _init_worker(threads):
-    # share the cores, do not oversubscribe them (dpdown.kernels.bands.threads reads it)
+    # before the worker first imports Numba: share the cores, do not oversubscribe them
     os.environ["NUMBA_NUM_THREADS"] = str(threads)
     signal.signal(signal.SIGTERM, _interrupt)  # a killed worker removes its partial file
 

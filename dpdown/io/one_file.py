@@ -47,9 +47,9 @@ class Report:
     seconds: dict = field(default_factory=dict)  # decode, compute, encode
 
 
-# One CPU kernel at a time per process: each already runs its bands on all the process's
-# cores (dpdown.kernels.bands), so threads of a Dask worker would only oversubscribe them.
-# Decoding and encoding still overlap.
+# One CPU kernel at a time per process: each already runs on all the process's cores, and
+# Numba's fallback threading layer (workqueue) aborts on concurrent launches, as threads of
+# a Dask worker would make. Decoding and encoding still overlap.
 COMPUTE_LOCK = threading.Lock()
 
 

@@ -19,15 +19,20 @@ from __future__ import annotations
 import functools
 import hashlib
 import marshal
+import os
 import sys
 import threading
 import types
 
+# ``DPDOWN_PARALLEL=0`` compiles the kernels without Numba's parallel transform (``prange``
+# runs as ``range``, on one thread): the same results, compiled in about half the time, for
+# the test suite, whose cold run is mostly compiling (tests/test_threads.py compiles with it).
+PARALLEL = os.environ.get("DPDOWN_PARALLEL", "1") != "0"
+
 
 class Lazy:
     """A Python function compiled with ``numba.njit(**options)`` on first use (or, for a
-    ``target`` of CUDA, with ``numba.cuda.jit``). ``bands=True`` marks a kernel run over bands
-    of output rows by :func:`dpdown.kernels.bands.run`: it is compiled with the GIL released."""
+    ``target`` of CUDA, with ``numba.cuda.jit``)."""
 
     def __init__(self, py_func, name=None, bindings=None, **options):
         self.py_func = py_func
@@ -66,11 +71,13 @@ class Lazy:
     def python_function(self, target="cpu"):
         """This function with its names bound for ``target``: what Numba compiles (and what
         ``benchmarks/cuda_static.py`` compiles to PTX without a GPU)."""
+        numba = _numba()
         namespace = self._globals()
         for n in self.py_func.__code__.co_names:
             value = namespace.get(n)
             if isinstance(value, Lazy):
                 namespace[n] = value.compiled("cpu" if target == "cpu" else "cuda_device")
+        namespace["prange"] = numba.prange
         if target != "cpu":
             from numba import cuda
 
@@ -79,20 +86,21 @@ class Lazy:
                 namespace["np"] = _numpy_on_cuda()
         fn = types.FunctionType(self.py_func.__code__, namespace, self.name,
                                 self.py_func.__defaults__, self.py_func.__closure__)
-        fn.__qualname__ = f"{self.name}_{self.digest()}"
+        threaded = self.options.get("parallel", False)
+        # a serial build is cached apart: Numba's cache does not key on the options
+        fn.__qualname__ = f"{self.name}_{self.digest()}" + ("_serial" if threaded and not PARALLEL else "")
         fn.__module__ = self.py_func.__module__
         return fn
 
     def compiled(self, target="cpu"):
         """The compiled function: ``cpu`` (njit), ``cuda`` (a kernel) or ``cuda_device``."""
-        key = target
+        parallel = PARALLEL and self.options.get("parallel", False)
+        key = (target, parallel)
         if key not in self._compiled:
             fn = self.python_function(target)
             if target == "cpu":
-                options = {name: value for name, value in self.options.items() if name != "bands"}
-                if self.options.get("bands"):
-                    options["nogil"] = True
-                self._compiled[key] = _numba().njit(cache=True, pipeline_class=_pipeline(), **options)(fn)
+                self._compiled[key] = _numba().njit(cache=True, pipeline_class=_pipeline(),
+                                                    **dict(self.options, parallel=parallel))(fn)
             else:
                 from numba import cuda
 
@@ -134,7 +142,8 @@ def _pipeline():
     """Numba's nopython pipeline, with dead code removed once types are known. An inlined
     helper leaves its unused global behind; Numba lowers such a value as a pointer to the
     live dispatcher object, and a function that holds one cannot be cached on disk: without
-    this the table fillers (``lut_*``) and every kernel compiled again in each process."""
+    this the table fillers (``lut_*``) and every serial kernel compiled again in each process
+    (a kernel compiled for threads escaped: the parallel passes clean up themselves)."""
     from numba.core.compiler import CompilerBase, DefaultPassBuilder
     from numba.core.typed_passes import DeadCodeElimination, NopythonTypeInference
 
@@ -183,3 +192,7 @@ def specialise(template: Lazy, name: str, **bindings) -> Lazy:
     """The function of ``template`` with some of its global names bound to other functions."""
     return Lazy(template.py_func, name=name, bindings={**template.bindings, **bindings},
                 **template.options)
+
+
+def prange(*args):  # replaced by numba.prange when a kernel is compiled
+    return range(*args)

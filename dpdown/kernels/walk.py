@@ -33,57 +33,45 @@ import types
 
 import numpy as np
 
-from . import bands, colour
-from .jit import Lazy, inline, jit, specialise
+from . import colour
+from .jit import Lazy, inline, jit, prange, specialise
 from .reductions import MAX_OF, SUM, TOP
-
-# ---- compile-time constants --------------------------------------------------------------
-#
-# A kernel variant is the template compiled with these names bound to the values of its plan
-# (jit.specialise; PoolingKernel.variant, and SeparablePlan for the separable walker). They
-# are declared here so that a reader finds what each means; the values below are those of a
-# generic variant, and no compiled kernel reads them unbound.
-CHANNELS = 0          # channels per pixel, compiled in for 1-4 (0: read from the image)
-ALPHA = -1            # index of the alpha channel (always the last), or -1
-CHANNEL_POOL = 0      # channel pooling: NONE, MAX, MIN, MEAN or TOPK (below)
-CHANNEL_SIZE = 1      # channels per group (MAX, MIN, MEAN)
-LINEAR = False        # the output is encoded back from linear light to sRGB
-REDUCE = SUM          # separable walker: SUM, MAX_OF, MIN_OF or TOP (dpdown.kernels.reductions)
-GUIDED = False        # separable walker: the terms read a guide value per output pixel (DPP)
-CONSTANT_WEIGHTS = False  # separable walker: the weight table is compiled in (WEIGHTS)
-WEIGHTS = np.zeros(1)     # that table
-# the rest of the separable walker's choices: see SeparablePlan
-USE_LUT = RAW = EXACT = PAIR = SCALAR = WEIGHTED = False
-TOP_R = RAW_SLOTS = INT_SUM = BOX_ROWS = BOX_COLS = 0
-SUMS = 1
-SUM_TYPE = np.uint32
-INTEGER = False       # block walker: the stored values are summed as integers
-
-
-# ---- the rule a variant binds ------------------------------------------------------------
-#
-# Each walker calls a method's rule by these names; a kernel binds them to the method's
-# functions (pooling_kernel, separable_kernel, block_kernel). Unbound, they say so.
-
-def _unbound(name):
-    def rule(*args):
-        raise NotImplementedError(f"{name} is bound per kernel variant (dpdown.kernels.walk)")
-    rule.__name__ = name
-    return rule
-
-
-acc_width = _unbound("acc_width")    # footprint walker: (n, params) → accumulators per output pixel
-accumulate = _unbound("accumulate")  # footprint walker: fold one input pixel into acc[j]
-finalize = _unbound("finalize")      # footprint walker: an output pixel's working values from acc[j]
-transform = _unbound("transform")    # separable walker: (v, s, params) → the term v adds to sum s
-finish = _unbound("finish")          # separable walker: (sums, total, params) → the output value
-guided = _unbound("guided")          # separable walker, GUIDED: (v, g, s, params) → the term
-exact = _unbound("exact")            # separable walker, EXACT: the output from the integer sum
-pair = _unbound("pair")              # separable walker, PAIR: the output from the two largest
-guide = _unbound("guide")            # block walker: a block's guide value
-weight = _unbound("weight")          # block walker: (stored, v, g, params) → a value's weight
-decode = _unbound("decode")          # a stored value to a working one (colour.decoder)
-linear_to_srgb = colour.linear_to_srgb
+from .rules import (  # the names a variant binds: constants and the rule, declared in rules.py
+    ALPHA,
+    BOX_COLS,
+    BOX_ROWS,
+    CHANNEL_POOL,
+    CHANNEL_SIZE,
+    CHANNELS,
+    CONSTANT_WEIGHTS,
+    EXACT,
+    GUIDED,
+    INT_SUM,
+    LINEAR,
+    PAIR,
+    RAW,
+    RAW_SLOTS,
+    REDUCE,
+    SCALAR,
+    SUM_TYPE,
+    SUMS,
+    TOP_R,
+    USE_LUT,
+    WEIGHTED,
+    WEIGHTS,
+    acc_width,
+    accumulate,
+    decode,
+    exact,
+    finalize,
+    finish,
+    guide,
+    guided,
+    linear_to_srgb,
+    pair,
+    transform,
+    weight,
+)
 
 
 @inline
@@ -166,14 +154,14 @@ def store(out, i, j, vals, n, top, final):
         out[i, j, c] = encode(v, c, top, final)
 
 
-@jit(bands=True)
-def _pool(lo, hi, img, scale, rows, cols, ref, params, top, final, out):
+@jit(parallel=True)
+def _pool(img, scale, rows, cols, ref, params, top, final, out):
     row_start, row_stop, row_offset, row_weight = rows
     col_start, col_stop, col_offset, col_weight = cols
-    n_cols = out.shape[1]
+    n_rows, n_cols = out.shape[0], out.shape[1]
     n = CHANNELS if CHANNELS > 0 else out.shape[2]
     width = acc_width(n, params)
-    for i in range(lo, hi):
+    for i in prange(n_rows):
         acc = np.zeros((n_cols, width))
         px = np.empty(n)
         for y in range(row_start[i], row_stop[i]):
@@ -284,8 +272,7 @@ def run(kernel, work, footprint, params=(), ref=None, final=None):
     if isinstance(kernel, BlockKernel):
         out = np.empty(footprint.shape + (work.out_channels,), dtype)
         flat_out = out.reshape(out.shape[0], -1)  # one output row per row, as the kernel writes it
-        bands.run(kernel.variant(work, tiling(work, footprint)), out.shape[0], work.pixels, work.scale, params, top,
-                  final, flat_out)
+        kernel.variant(work, tiling(work, footprint))(work.pixels, work.scale, params, top, final, flat_out)
         return out
     lut = kernel.table(work, params) if isinstance(kernel, SeparableKernel) else None
     if work.device == "cuda":
@@ -296,11 +283,10 @@ def run(kernel, work, footprint, params=(), ref=None, final=None):
     rows, cols = footprint.rows.as_tuple(), footprint.cols.as_tuple()
     ref = np.empty((n_rows, n_cols, 0)) if ref is None else ref
     if lut is not None:
-        bands.run(kernel.variant(work, params=params, footprint=footprint, final=final), n_rows,
-                  work.pixels, work.scale, rows, cols, ref, params, lut, top, final, out)
+        kernel.variant(work, params=params, footprint=footprint, final=final)(
+            work.pixels, work.scale, rows, cols, ref, params, lut, top, final, out)
     else:
-        bands.run(kernel.variant(work, params=params), n_rows, work.pixels, work.scale, rows, cols, ref, params, top,
-                  final, out)
+        kernel.variant(work, params=params)(work.pixels, work.scale, rows, cols, ref, params, top, final, out)
     return out
 
 
@@ -457,18 +443,18 @@ def _pixel_values(x0, x1, unit, col_weight, first_weight, total, n_rows, scale, 
         vals[c] = finish(sums, total, params)
 
 
-@jit(bands=True)
-def _separable(lo, hi, img, scale, rows, cols, ref, params, lut, top, final, out):
+@jit(parallel=True)
+def _separable(img, scale, rows, cols, ref, params, lut, top, final, out):
     row_start, row_stop, row_offset, row_weight = rows
     col_start, col_stop, col_offset, col_weight = cols
-    n_cols = out.shape[1]
+    n_rows, n_cols = out.shape[0], out.shape[1]
     n = CHANNELS if CHANNELS > 0 else out.shape[2]
     width = img.shape[1] * n
     flat = img.reshape(img.shape[0], img.shape[1] * img.shape[2])
-    unit = True  # no column weight to read
-    for weight in col_weight:
-        unit = unit and weight == 1.0
-    for i in range(lo, hi):
+    unit = True  # no column weight to read (a loop: an array expression would be one more parallel region)
+    for w in col_weight:
+        unit = unit and w == 1.0
+    for i in prange(n_rows):
         buf = np.empty((SUMS, 0 if RAW or INT_SUM else width))
         raw = np.empty((RAW_SLOTS, width), img.dtype)  # the ranked image values (RAW)
         carry = np.empty(width if RAW and REDUCE == TOP else 0, img.dtype)
@@ -852,13 +838,13 @@ def _block_mean(flat, y0, x0, rows, cols, n, c, scale, params):
     return num / den
 
 
-@jit(bands=True)
-def _blocks_pass(lo, hi, img, scale, params, top, final, out):
+@jit(parallel=True)
+def _blocks_pass(img, scale, params, top, final, out):
     n = CHANNELS if CHANNELS > 0 else img.shape[2]
-    n_cols = out.shape[1] // n
+    n_rows, n_cols = out.shape[0], out.shape[1] // n
     height, width = img.shape[0], img.shape[1]
     flat = img.reshape(height, width * n)
-    for i in range(lo, hi):
+    for i in prange(n_rows):
         y0 = i * BOX_ROWS
         rows = min(BOX_ROWS, height - y0)
         whole = 0  # output pixels of this row whose block the image's edge does not cut

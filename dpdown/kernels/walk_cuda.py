@@ -24,6 +24,27 @@ from numba import cuda, float64
 from .device import on_gpu, stream
 from .jit import Lazy
 from .reductions import TOP
+from .rules import (
+    ACC_WIDTH,
+    ALPHA,
+    BOX_COLS,
+    BOX_ROWS,
+    CHANNELS,
+    PRELOAD_ROWS,
+    REDUCE,
+    SUMS,
+    USE_LUT,
+    accumulate,
+    finalize,
+    finish,
+    transform,
+    unbound,
+)
+
+# bound per variant: the walkers' per-pixel helpers (dpdown.kernels.walk), and a template's
+# own pixel loader and visitor (TEMPLATES)
+store, load_pixel, _reduce, _insert = (unbound(name) for name in ("store", "load_pixel", "_reduce", "_insert"))
+load, visit = unbound("load"), unbound("visit")
 
 BLOCK = (32, 8)  # 32 output columns × 8 output rows per block
 
@@ -33,25 +54,25 @@ def _pool(img, scale, row_start, row_stop, row_offset, row_weight, col_start, co
     j, i = cuda.grid(2)
     if i >= out.shape[0] or j >= out.shape[1]:
         return
-    acc = cuda.local.array((1, ACC_WIDTH), float64)  # noqa: F821 (bound per variant)
-    for t in range(ACC_WIDTH):  # noqa: F821
+    acc = cuda.local.array((1, ACC_WIDTH), float64)
+    for t in range(ACC_WIDTH):
         acc[0, t] = 0.0
-    px = cuda.local.array(CHANNELS, float64)  # noqa: F821
-    vals = cuda.local.array(CHANNELS, float64)  # noqa: F821
+    px = cuda.local.array(CHANNELS, float64)
+    vals = cuda.local.array(CHANNELS, float64)
     here = ref[i:i + 1, j:j + 1]
-    _footprint(img, scale, i, j, row_start, row_stop, row_offset, row_weight, col_start, col_stop,  # noqa: F821
+    _footprint(img, scale, i, j, row_start, row_stop, row_offset, row_weight, col_start, col_stop,
                col_offset, col_weight, px, (acc, here, params))
-    finalize(acc[0], here[0, 0], params, vals)  # noqa: F821
-    store(out, i, j, vals, CHANNELS, top, final)  # noqa: F821
+    finalize(acc[0], here[0, 0], params, vals)
+    store(out, i, j, vals, CHANNELS, top, final)
 
 
 def _pool_load(img, y, x, scale, px):
-    load_pixel(img, y, x, scale, ALPHA, CHANNELS, px)  # noqa: F821 (bound per variant)
+    load_pixel(img, y, x, scale, ALPHA, CHANNELS, px)
 
 
 def _pool_visit(img, scale, y, x, a, b, px, w, state):
     acc, here, params = state
-    accumulate(acc, 0, px, CHANNELS, here, 0, w, params, (img, scale, y, x, a, b))  # noqa: F821 (bound per rule)
+    accumulate(acc, 0, px, CHANNELS, here, 0, w, params, (img, scale, y, x, a, b))
 
 
 def _separable(img, scale, row_start, row_stop, row_offset, row_weight, col_start, col_stop, col_offset,
@@ -59,43 +80,43 @@ def _separable(img, scale, row_start, row_stop, row_offset, row_weight, col_star
     j, i = cuda.grid(2)
     if i >= out.shape[0] or j >= out.shape[1]:
         return
-    px = cuda.local.array(CHANNELS, float64)  # noqa: F821 (bound per variant)
-    sums = cuda.local.array((CHANNELS, SUMS), float64)  # noqa: F821
-    ranked = cuda.local.array((SUMS, CHANNELS), float64)  # noqa: F821 (REDUCE = TOP: slot by channel)
-    vals = cuda.local.array(CHANNELS, float64)  # noqa: F821
-    total = _footprint(img, scale, i, j, row_start, row_stop, row_offset, row_weight, col_start,  # noqa: F821
+    px = cuda.local.array(CHANNELS, float64)
+    sums = cuda.local.array((CHANNELS, SUMS), float64)
+    ranked = cuda.local.array((SUMS, CHANNELS), float64)
+    vals = cuda.local.array(CHANNELS, float64)
+    total = _footprint(img, scale, i, j, row_start, row_stop, row_offset, row_weight, col_start,
                        col_stop, col_offset, col_weight, px, (params, lut, sums, ranked))
-    for c in range(CHANNELS):  # noqa: F821
-        if REDUCE == TOP:  # noqa: F821
-            for s in range(SUMS):  # noqa: F821
+    for c in range(CHANNELS):
+        if REDUCE == TOP:
+            for s in range(SUMS):
                 sums[c, s] = ranked[s, c]
-        vals[c] = finish(sums[c], total, params)  # noqa: F821
-    store(out, i, j, vals, CHANNELS, top, final)  # noqa: F821
+        vals[c] = finish(sums[c], total, params)
+    store(out, i, j, vals, CHANNELS, top, final)
 
 
 def _separable_load(img, y, x, scale, px):
     """Pixel (y, x) into ``px``: its stored values where the terms are looked up in a table
     (``USE_LUT``, integer pixels), else its working values."""
-    if USE_LUT:  # noqa: F821 (bound per variant)
-        for c in range(CHANNELS):  # noqa: F821
+    if USE_LUT:
+        for c in range(CHANNELS):
             px[c] = img[y, x, c]
     else:
-        load_pixel(img, y, x, scale, ALPHA, CHANNELS, px)  # noqa: F821
+        load_pixel(img, y, x, scale, ALPHA, CHANNELS, px)
 
 
 def _separable_visit(img, scale, y, x, a, b, px, w, state):
     """Add the pixel ``px`` (as :func:`_separable_load` gives it), of weight ``w``, to the sums."""
     params, lut, sums, ranked = state
     first = a == 0 and b == 0
-    for c in range(CHANNELS):  # noqa: F821 (bound per variant)
-        if USE_LUT:  # noqa: F821 — integer pixels: each term looked up, not computed
-            for s in range(SUMS):  # noqa: F821
-                sums[c, s] = _reduce(sums[c, s], lut[s, int(px[c])], w, first)  # noqa: F821
-        elif REDUCE == TOP:  # noqa: F821
-            _insert(ranked, c, transform(px[c], 0, params), w, first)  # noqa: F821
+    for c in range(CHANNELS):
+        if USE_LUT:  # integer pixels: each term looked up, not computed
+            for s in range(SUMS):
+                sums[c, s] = _reduce(sums[c, s], lut[s, int(px[c])], w, first)
+        elif REDUCE == TOP:
+            _insert(ranked, c, transform(px[c], 0, params), w, first)
         else:
-            for s in range(SUMS):  # noqa: F821
-                sums[c, s] = _reduce(sums[c, s], transform(px[c], s, params), w, first)  # noqa: F821
+            for s in range(SUMS):
+                sums[c, s] = _reduce(sums[c, s], transform(px[c], s, params), w, first)
 
 
 def _footprint(img, scale, i, j, row_start, row_stop, row_offset, row_weight, col_start, col_stop, col_offset,
@@ -106,8 +127,8 @@ def _footprint(img, scale, i, j, row_start, row_stop, row_offset, row_weight, co
     (``BOX_ROWS``, ``BOX_COLS``), where its loops unroll; the rest, with run-time sizes."""
     y0, x0 = row_start[i], col_start[j]
     rows, cols = row_stop[i] - y0, col_stop[j] - x0
-    if BOX_ROWS > 0 and rows == BOX_ROWS and cols == BOX_COLS:  # noqa: F821 (bound per variant)
-        return _window(img, scale, y0, x0, BOX_ROWS, BOX_COLS, True, row_weight, 0, col_weight, 0,  # noqa: F821
+    if BOX_ROWS > 0 and rows == BOX_ROWS and cols == BOX_COLS:
+        return _window(img, scale, y0, x0, BOX_ROWS, BOX_COLS, True, row_weight, 0, col_weight, 0,
                        px, state)
     return _window(img, scale, y0, x0, rows, cols, False, row_weight, row_offset[i], col_weight, col_offset[j],
                    px, state)
@@ -119,14 +140,14 @@ def _window(img, scale, y0, x0, rows, cols, unit, row_weight, first_row, col_wei
     a rule's branches (the slow path of a correctly rounded root) would otherwise keep each
     pixel's loads behind the last pixel's arithmetic."""
     if unit:
-        group = cuda.local.array((PRELOAD_ROWS, BOX_COLS, CHANNELS), float64)  # noqa: F821 (bound per variant)
-        for a0 in range(0, rows, PRELOAD_ROWS):  # noqa: F821
-            for a in range(PRELOAD_ROWS):  # noqa: F821
+        group = cuda.local.array((PRELOAD_ROWS, BOX_COLS, CHANNELS), float64)
+        for a0 in range(0, rows, PRELOAD_ROWS):
+            for a in range(PRELOAD_ROWS):
                 for b in range(cols):
-                    load(img, y0 + a0 + a, x0 + b, scale, group[a, b])  # noqa: F821 (bound per template)
-            for a in range(PRELOAD_ROWS):  # noqa: F821
+                    load(img, y0 + a0 + a, x0 + b, scale, group[a, b])
+            for a in range(PRELOAD_ROWS):
                 for b in range(cols):
-                    visit(img, scale, y0 + a0 + a, x0 + b, a0 + a, b, group[a, b], 1.0, state)  # noqa: F821
+                    visit(img, scale, y0 + a0 + a, x0 + b, a0 + a, b, group[a, b], 1.0, state)
         return float(rows * cols)
     total = 0.0
     for a in range(rows):
@@ -134,8 +155,8 @@ def _window(img, scale, y0, x0, rows, cols, unit, row_weight, first_row, col_wei
         for b in range(cols):
             w = wy * col_weight[first_col + b]
             total += w
-            load(img, y0 + a, x0 + b, scale, px)  # noqa: F821
-            visit(img, scale, y0 + a, x0 + b, a, b, px, w, state)  # noqa: F821
+            load(img, y0 + a, x0 + b, scale, px)
+            visit(img, scale, y0 + a, x0 + b, a, b, px, w, state)
     return total
 
 

@@ -21,28 +21,27 @@ Saeedan et al., CVPR 2018, Eq. (1)–(2).
 
 import numpy as np
 
-from ..kernels import bands
 from ..kernels.device import on_gpu
-from ..kernels.jit import Lazy, jit
+from ..kernels.jit import Lazy, jit, prange
 from ..kernels.powers import for_lambda, per_lambda
 from ..kernels.walk import pooling_kernel, run
 from .avg import average, box_mean
 from .registry import Method, Param, register
 
 
-@jit(bands=True)
-def _smooth_121(lo, hi, avg, out):
+@jit(parallel=True)
+def _smooth_121(avg, out):
     # The 3×3 kernel is 1-2-1 ⊗ 1-2-1 and the grid a rectangle, so dropping the missing taps
-    # and renormalising is separable too: each row vertically (into ``out``), then horizontally
-    # in place.
+    # and renormalising is separable too: rows first (into ``out``), then columns in place.
     height, width, channels = avg.shape
-    for i in range(lo, hi):
+    for i in prange(height):
         up, down = max(i - 1, 0), min(i + 1, height - 1)
         norm = 1.0 / (2.0 + (i > 0) + (i < height - 1))
         for j in range(width):
             for c in range(channels):
                 out[i, j, c] = ((i > 0) * avg[up, j, c] + 2.0 * avg[i, j, c]
                                 + (i < height - 1) * avg[down, j, c]) * norm
+    for i in prange(height):
         row = out[i].copy()
         for j in range(width):
             left, right = max(j - 1, 0), min(j + 1, width - 1)
@@ -80,7 +79,7 @@ def guidance(avg):
         launch(_smooth_121_cuda, avg.shape[:2], avg, out)
         return out
     out = np.empty_like(avg)
-    bands.run(_smooth_121, avg.shape[0], avg, out)
+    _smooth_121(avg, out)
     return out
 
 

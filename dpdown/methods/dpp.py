@@ -20,8 +20,8 @@ extremum pooling (symmetric) or max pooling (asymmetric).
 
 import numpy as np
 
-from ..kernels import bands, colour
-from ..kernels.jit import Lazy, inline, jit, specialise
+from ..kernels import colour
+from ..kernels.jit import Lazy, inline, jit, prange, specialise
 from ..kernels.powers import for_lambda, per_lambda
 from ..kernels.walk import block_kernel, load_pixel, pixel_loader, pooling_kernel, run, separable_kernel, tiling
 from .avg import average, box_mean
@@ -50,9 +50,9 @@ def _filter_pixel(img, scale, alpha, row_start, col_start, taps, out, i, j, px):
                 out[i, j, c] += taps[a, b] * px[c]
 
 
-@jit(bands=True)
-def _filter_at_starts(lo, hi, img, scale, alpha, row_start, col_start, taps, out):
-    for i in range(lo, hi):
+@jit(parallel=True)
+def _filter_at_starts(img, scale, alpha, row_start, col_start, taps, out):
+    for i in prange(out.shape[0]):
         px = np.empty(out.shape[2])
         for j in range(out.shape[1]):
             _filter_pixel(img, scale, alpha, row_start, col_start, taps, out, i, j, px)
@@ -176,7 +176,7 @@ def dpp_guidance(work, footprint, guide="lite", filter=BINOMIAL):
         launch(_filter_kernel(work), footprint.shape, work.device_pixels, *args[1:3], *map(as_device, args[3:]), out)
     else:
         out = np.empty(footprint.shape + (work.channels,))
-        bands.run(_filter_kernel(work), out.shape[0], *args, out)
+        _filter_kernel(work)(*args, out)
     return out
 
 
