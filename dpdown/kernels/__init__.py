@@ -3,7 +3,8 @@
 ``jit`` (lazy, cached compilation), ``walk`` (the footprint, separable and block walkers a
 method's rule runs on) and ``walk_cuda`` (their CUDA twins), ``rules`` (the constants and
 rule functions a variant binds, declared once for both), ``footprints`` (which input pixels,
-with which weights, each output pixel covers), ``reductions`` (what a separable walker keeps), and the helpers kernels inline: ``colour`` (sRGB), ``powers`` (x^λ),
-``rng`` (counter-based random numbers), ``device`` (the GPU, its streams and buffers).
-Imports nothing from the layers above.
+with which weights, each output pixel covers), ``reductions`` (what a separable walker
+keeps), and the helpers kernels inline: ``colour`` (sRGB), ``powers`` (x^λ), ``rng``
+(counter-based random numbers), ``device`` (the GPU, its streams and buffers). Imports
+nothing from the layers above.
 """

@@ -24,6 +24,9 @@ import numpy as np
 from .jit import Lazy, inline
 
 NONE, TABLE, FORMULA = 0, 1, 2  # how a stored value becomes a working value (the TRANSFER constant)
+# bound per decoder (:func:`decoder`): its TRANSFER, and for TABLE the table of every stored value
+TRANSFER = NONE
+DECODE = np.zeros(0)
 
 
 @inline
@@ -38,9 +41,9 @@ def linear_to_srgb(v):
 
 def decode(v, scale):
     """The working value of stored value ``v``: ``v·scale``, then linear light when asked."""
-    if TRANSFER == TABLE:  # noqa: F821 (bound per variant)
-        return DECODE[v]  # noqa: F821
-    if TRANSFER == FORMULA:  # noqa: F821
+    if TRANSFER == TABLE:  # bound per variant
+        return DECODE[v]
+    if TRANSFER == FORMULA:
         return srgb_to_linear(v * scale)
     return v * scale
 

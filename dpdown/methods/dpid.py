@@ -24,9 +24,13 @@ import numpy as np
 from ..kernels.device import on_gpu
 from ..kernels.jit import Lazy, jit, prange
 from ..kernels.powers import for_lambda, per_lambda
+from ..kernels.rules import ALPHA, unbound
 from ..kernels.walk import pooling_kernel, run
 from .avg import average, box_mean
 from .registry import Method, Param, register
+
+distance_power = unbound("distance_power")  # (d², λ) → ‖d‖^λ, bound per λ class (powers.per_lambda)
+cuda = None  # numba.cuda, bound when a template is compiled for the GPU (jit.Lazy.python_function)
 
 
 @jit(parallel=True)
@@ -52,7 +56,7 @@ def _smooth_121(avg, out):
 
 def _smooth_121_cuda(avg, out):
     # GPU twin of _smooth_121: one thread per pixel, the 3×3 taps present, renormalised
-    j, i = cuda.grid(2)  # noqa: F821 (bound when compiled for CUDA)
+    j, i = cuda.grid(2)  # bound when compiled for CUDA
     height, width, channels = avg.shape
     if i >= height or j >= width:
         return
@@ -89,9 +93,9 @@ def _acc_width(n, params):
 
 def _accumulate(acc, j, px, n, ref, i, cov, params, at):
     d2 = 0.0
-    for c in range(n - 1 if ALPHA >= 0 else n):  # noqa: F821 (alpha, the last channel, is no colour)
+    for c in range(n - 1 if ALPHA >= 0 else n):  # alpha, the last channel, is no colour
         d2 += (px[c] - ref[i, j, c]) ** 2
-    w = cov * distance_power(d2, params[0])  # noqa: F821 (bound per kernel)
+    w = cov * distance_power(d2, params[0])  # bound per kernel
     for c in range(n):
         acc[j, c] += w * px[c]
     acc[j, n] += w

@@ -23,9 +23,14 @@ import numpy as np
 from ..kernels import colour
 from ..kernels.jit import Lazy, inline, jit, prange, specialise
 from ..kernels.powers import for_lambda, per_lambda
+from ..kernels.rules import CHANNELS, INTEGER, SUM_TYPE, decode, unbound, weight
 from ..kernels.walk import block_kernel, load_pixel, pixel_loader, pooling_kernel, run, separable_kernel, tiling
 from .avg import average, box_mean
 from .registry import Method, Param, register
+
+reward_power = unbound("reward_power")    # (x, λ) → x^(λ/2), bound per λ class (powers.per_lambda)
+reward_weight = unbound("reward_weight")  # (v, g, params) → α + ρ_λ(v − g), bound per λ class
+cuda = float64 = None  # numba.cuda and its float64, bound when compiled for the GPU
 
 EPS2 = 0.001
 BINOMIAL = (1 / 16, 2 / 16, 1 / 16, 2 / 16, 4 / 16, 2 / 16, 1 / 16, 2 / 16, 1 / 16)
@@ -59,9 +64,9 @@ def _filter_at_starts(img, scale, alpha, row_start, col_start, taps, out):
 
 
 def _filter_at_starts_cuda(img, scale, alpha, row_start, col_start, taps, out):
-    j, i = cuda.grid(2)  # noqa: F821 (bound when compiled for CUDA)
+    j, i = cuda.grid(2)  # bound when compiled for CUDA
     if i < out.shape[0] and j < out.shape[1]:
-        px = cuda.local.array(CHANNELS, float64)  # noqa: F821 (bound per variant)
+        px = cuda.local.array(CHANNELS, float64)  # bound per variant
         _filter_pixel(img, scale, alpha, row_start, col_start, taps, out, i, j, px)
 
 
@@ -93,7 +98,7 @@ def _weight(v, g, params):
     diff = v - g
     if params[2] != 0.0:
         diff = max(diff, 0.0)
-    return params[0] + reward_power(diff * diff + EPS2, params[1])  # noqa: F821 (bound per λ)
+    return params[0] + reward_power(diff * diff + EPS2, params[1])  # bound per λ
 
 
 # On the footprint walker (any footprint, and the GPU):
@@ -103,7 +108,7 @@ def _acc_width(n, params):
 
 def _accumulate(acc, j, px, n, ref, i, cov, params, at):
     for c in range(n):
-        w = cov * weight(px[c], ref[i, j, c], params)  # noqa: F821
+        w = cov * weight(px[c], ref[i, j, c], params)
         acc[j, c] += w * px[c]
         acc[j, n + c] += w
 
@@ -116,7 +121,7 @@ def _finalize(acc, ref, params, out):
 
 # On the separable walker, where no input column is in two footprints (2.5× faster):
 def _term(v, g, s, params):
-    w = weight(v, g, params)  # noqa: F821
+    w = weight(v, g, params)
     return w * v if s == 0 else w
 
 
@@ -143,20 +148,20 @@ _SEPARABLE = per_lambda(lambda name, f: separable_kernel(f"dpp_sep_{name}", None
 
 def _lite_guide(flat, y0, x0, rows, cols, n, c, scale, params):
     """Ĩ: the block's mean, summed column by column (integers, exact, where decoding is linear)."""
-    total = SUM_TYPE(0)  # noqa: F821 (bound per variant)
+    total = SUM_TYPE(0)  # bound per variant
     for b in range(cols):
-        column = SUM_TYPE(0)  # noqa: F821
+        column = SUM_TYPE(0)
         for a in range(rows):
-            if INTEGER:  # noqa: F821
+            if INTEGER:
                 column += flat[y0 + a, (x0 + b) * n + c]
             else:
-                column += decode(flat[y0 + a, (x0 + b) * n + c], scale)  # noqa: F821
+                column += decode(flat[y0 + a, (x0 + b) * n + c], scale)
         total += column
-    return total * scale / (rows * cols) if INTEGER else total / (rows * cols)  # noqa: F821
+    return total * scale / (rows * cols) if INTEGER else total / (rows * cols)
 
 
 def _lite_weight(stored, v, g, params):
-    return reward_weight(v, g, params)  # noqa: F821 (bound per λ)
+    return reward_weight(v, g, params)  # bound per λ
 
 
 _LITE = per_lambda(lambda name, f: block_kernel(f"dpp_lite_{name}", _lite_guide, _lite_weight,

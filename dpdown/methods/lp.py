@@ -12,16 +12,20 @@ output grows with the window (integer images clip it at the dtype's maximum).
 import numpy as np
 
 from ..kernels.powers import for_lambda, per_lambda
+from ..kernels.rules import unbound
 from ..kernels.walk import exact_mean, exact_sum, run, separable_kernel
 from .registry import Method, Param, register
 
+power = unbound("power")  # (x², p) → |x|^p, bound per p class (powers.per_lambda)
+MEAN = True  # Lp (the mean) or power-average (the sum), bound per method
+
 
 def _power(v, s, params):
-    return power(v * v, params[0])  # noqa: F821 (|v|^p, bound per p)
+    return power(v * v, params[0])  # |v|^p, bound per p
 
 
 def _finish(sums, total, params):
-    value = sums[0] / total if MEAN else sums[0]  # noqa: F821 (bound per method)
+    value = sums[0] / total if MEAN else sums[0]  # bound per method
     p = params[0]
     return value if p == 1.0 else np.sqrt(value) if p == 2.0 else value ** (1.0 / p)
 

@@ -21,6 +21,8 @@ from .avg import mean
 from .extrema import extremum
 from .registry import Method, Param, register
 
+GATED = False  # gated pooling (the mix a learned gate) or mixed pooling (a fixed mix), bound per method
+
 
 def _acc_width(n, params):
     return 3 * n + 2  # per channel max, Σ c·x, ωᵀx; then Σ c and whether a pixel was seen
@@ -32,7 +34,7 @@ def _accumulate(acc, j, px, n, ref, i, cov, params, at):
         if first or px[c] > acc[j, 3 * c]:
             acc[j, 3 * c] = px[c]
         acc[j, 3 * c + 1] += cov * px[c]
-        if GATED:  # noqa: F821 (bound per method)
+        if GATED:  # bound per method
             k = int(params[0])
             acc[j, 3 * c + 2] += params[1 + at[4] * k + at[5]] * px[c]
     acc[j, 3 * n] += cov
@@ -42,7 +44,7 @@ def _accumulate(acc, j, px, n, ref, i, cov, params, at):
 def _finalize(acc, ref, params, out):
     n = out.shape[0]
     for c in range(n):
-        a = 1.0 / (1.0 + np.exp(-acc[3 * c + 2])) if GATED else params[0]  # noqa: F821
+        a = 1.0 / (1.0 + np.exp(-acc[3 * c + 2])) if GATED else params[0]
         out[c] = a * acc[3 * c] + (1.0 - a) * acc[3 * c + 1] / acc[3 * n]
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..kernels.reductions import TOP
+from ..kernels.rules import TOP_R
 from ..kernels.walk import identity, run, separable_kernel
 from .registry import Method, Param, register
 
@@ -29,8 +30,8 @@ MAX_RANGE = 64
 def _weighted(slots, total, params):
     num = 0.0
     den = 0.0
-    for t in range(TOP_R):  # noqa: F821 (bound per variant)
-        w = params[1 + t] * slots[TOP_R + t]  # noqa: F821
+    for t in range(TOP_R):  # bound per variant
+        w = params[1 + t] * slots[TOP_R + t]
         if w > 0.0:  # an empty slot (fewer than r pixels) has coverage 0
             num += w * slots[t]
             den += w
@@ -39,7 +40,7 @@ def _weighted(slots, total, params):
 
 def _top_two(first, second, params):
     """``_weighted`` of the two largest values where every coverage is 1 (r ≤ 2), as scalars."""
-    if TOP_R == 1:  # noqa: F821
+    if TOP_R == 1:
         return first
     return (params[1] * first + params[2] * second) / (params[1] + params[2])
 

@@ -18,8 +18,11 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..kernels import colour
+from ..kernels.rules import WEIGHTS, unbound
 from ..kernels.walk import block_kernel, pooling_kernel, run, separable_kernel, tiling
 from .registry import Method, Param, register
+
+logit = unbound("logit")  # (px, c, params, at) → the logit of channel c, bound per method (SoftPool or LIP)
 
 
 def _acc_width(n, params):
@@ -45,7 +48,7 @@ def _filter_logit(px, c, params, at):
 
 def _accumulate(acc, j, px, n, ref, i, cov, params, at):
     for c in range(n):
-        g = logit(px, c, params, at)  # noqa: F821 (bound per method)
+        g = logit(px, c, params, at)  # bound per method
         m, num, den = acc[j, 3 * c], acc[j, 3 * c + 1], acc[j, 3 * c + 2]
         if den == 0.0:
             m = g
@@ -87,7 +90,7 @@ BOUNDED_BETA = 700.0  # e^700 < float64's maximum, e^-700 > its smallest normal 
 # constant is one compilation per table, so only this default has one.
 
 def _table_weight(stored, v, g, params):
-    return WEIGHTS[stored]  # noqa: F821 (bound per transfer)
+    return WEIGHTS[stored]  # bound per transfer
 
 
 _UNIT = {}
