@@ -390,3 +390,73 @@ def test_an_interrupted_batch_says_what_finished_through_the_api(tree, tmp_path)
     summary = stopped.value.summary
     assert stopped.value.exit_code == 130 and len(summary.outcomes) == 1
     assert len(summary.unfinished) == len(items) - 1
+
+
+# ---- after a review: the pool breaking between two results, names, stale parts ---------------
+
+class _BreakingPool:
+    """A pool whose worker died while one task had already finished: the next submit is
+    refused, as ProcessPoolExecutor refuses it once it knows it is broken."""
+
+    def __init__(self):
+        from concurrent.futures import Future
+
+        self.finished, self.running = Future(), Future()
+        self.finished.set_result(("done", "a"))
+        self.given = []
+
+    def submit(self, task, item):
+        from concurrent.futures.process import BrokenProcessPool
+
+        if len(self.given) == 2:
+            raise BrokenProcessPool("a child process terminated abruptly")
+        self.given.append(item)
+        return self.finished if len(self.given) == 1 else self.running
+
+
+def test_a_pool_that_breaks_before_its_futures_say_so_loses_no_file():
+    from concurrent.futures.process import BrokenProcessPool
+
+    from dpdown.io.batch import _fill_pool
+
+    pool, pending, suspects, results = _BreakingPool(), ["c", "b", "a"], [], []
+    with pytest.warns(RuntimeWarning, match="tried again"), pytest.raises(BrokenProcessPool):
+        _fill_pool(pool, None, pending, 3, results.append, suspects)
+    assert results == [("done", "a")]  # reported once
+    assert suspects == ["b"] and pending == ["c"]  # "b" was running: tried again; "c" was never taken
+
+
+def test_workers_ignore_ctrl_c_so_their_files_finish():
+    from dpdown.io.batch import _init_worker
+
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    threads = os.environ.get("NUMBA_NUM_THREADS")
+    try:
+        _init_worker(1)
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+        os.environ["NUMBA_NUM_THREADS"] = threads
+
+
+@pytest.mark.parametrize("template,text", [("{stem}_{k:03d}.{ext}", "Unknown format code"),
+                                           ("{stem}/..", "inside the output folder"),
+                                           (".", "inside the output folder")])
+def test_names_that_fail_for_some_run_are_refused_up_front(template, text):
+    from dpdown.io.batch import check_name
+
+    with pytest.raises(dpdown.errors.ParameterError, match=text):
+        check_name(template)
+
+
+def test_stale_parts_are_found_on_a_host_with_dots_in_its_name(tmp_path, monkeypatch):
+    from dpdown.io import write
+
+    monkeypatch.setattr(socket, "gethostname", lambda: "node1.cluster.local")
+    stale = tmp_path / f".out.png.node1.cluster.local-{_dead_pid()}-12345{PART_SUFFIX}"
+    stale.write_bytes(b"half")
+    mine = tmp_path / os.path.basename(write.part_name(tmp_path / "out.png"))
+    mine.write_bytes(b"being written")
+    write.remove_stale_parts(tmp_path)
+    assert not stale.exists() and mine.exists()

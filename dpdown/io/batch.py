@@ -171,7 +171,11 @@ def check_name(template):
     if unknown:
         raise ParameterError(f"--name {template!r}: unknown field {{{unknown[0]}}}; "
                              f"use {', '.join('{' + f + '}' for f in NAME_FIELDS)}")
-    example = template.format(stem="x", ext="png", method="m", k=2, size="1x1", tag="k2")
+    try:  # as -k and as --size/--scale fill it in
+        example = template.format(stem="x", ext="png", method="m", k=2, size="1x1", tag="k2")
+        template.format(stem="x", ext="png", method="m", k="", size="1x1", tag="1x1")
+    except (ValueError, IndexError, KeyError) as exc:
+        raise ParameterError(f"--name {template!r}: {exc}") from None
     if not _inside(example):
         raise ParameterError(f"--name {template!r}: a name must stay inside the output folder "
                              "(subfolders are fine; no absolute path, no '..' above it)")
@@ -179,8 +183,9 @@ def check_name(template):
 
 def _inside(name) -> bool:
     """Whether the relative file name ``name`` stays inside the folder it is joined to."""
-    parts = os.path.normpath(name).split(os.sep)
-    return bool(name) and not os.path.isabs(name) and not name.endswith(("/", os.sep)) and parts[0] != ".."
+    normal = os.path.normpath(name)
+    return (bool(name) and not os.path.isabs(name) and not name.endswith(("/", os.sep))
+            and normal.split(os.sep)[0] != ".." and normal != "." and os.path.basename(name) not in (".", ".."))
 
 
 def output_name(job: Job, source: str, out_shape) -> str:
@@ -381,6 +386,9 @@ def _init_worker(threads):
     # before the worker first imports Numba: share the cores, do not oversubscribe them
     os.environ["NUMBA_NUM_THREADS"] = str(threads)
     signal.signal(signal.SIGTERM, _interrupt)  # a killed worker removes its partial file
+    # Ctrl-C reaches the whole process group: the parent stops the run, and the file a worker
+    # is writing finishes (run's promise) instead of being cut short
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _run_pool(task, items, jobs, done, lost):
@@ -408,18 +416,18 @@ def _run_pool(task, items, jobs, done, lost):
 
 def _retry_alone(pool, task, suspects, done, lost):
     """Run each suspect alone in ``pool``: one whose worker dies fails (BrokenProcessPool is re-raised
-    for a new pool)."""
+    for a new pool). On Ctrl-C the one running finishes and is reported (:func:`_finishing`)."""
     while suspects:
         item = suspects[-1]
-        try:
-            result = pool.submit(task, item).result()
-        except BrokenProcessPool:
-            suspects.pop()
+        future = pool.submit(task, item)
+        with _finishing({future: item}, done):
+            wait([future])
+        suspects.pop()
+        if isinstance(future.exception(), BrokenProcessPool):
             done(lost(item, "the worker process died while processing it, also when tried alone "
                             "(killed, or out of memory)"))
-            raise
-        suspects.pop()
-        done(result)
+            raise BrokenProcessPool("a worker process died")
+        done(future.result())
 
 
 def _fill_pool(pool, task, pending, limit, done, suspects):
@@ -428,11 +436,16 @@ def _fill_pool(pool, task, pending, limit, done, suspects):
     in_flight = {}
     with _finishing(in_flight, done):
         while pending or in_flight:
-            while pending and len(in_flight) < limit:
-                item = pending.pop()
-                in_flight[pool.submit(task, item)] = item
-            wait(in_flight, return_when=FIRST_COMPLETED)
-            if _take_finished(in_flight, done):
+            try:
+                while pending and len(in_flight) < limit:
+                    in_flight[pool.submit(task, pending[-1])] = pending[-1]
+                    pending.pop()  # only once submitted: a pool that broke meanwhile refuses it, and it waits
+                wait(in_flight, return_when=FIRST_COMPLETED)
+                broken = _take_finished(in_flight, done)
+            except BrokenProcessPool:  # the pool broke before the futures said so
+                _take_finished(in_flight, done)
+                broken = True
+            if broken:
                 suspects.extend(reversed(in_flight.values()))
                 warnings.warn(f"a worker process died (killed, or out of memory); the {len(in_flight)} files it "
                               "and its pool had in flight are tried again, one at a time", RuntimeWarning,

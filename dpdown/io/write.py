@@ -200,8 +200,9 @@ def remove_stale_parts(folder) -> None:
     for name in names:
         if not (name.startswith(".") and name.endswith(PART_SUFFIX)):
             continue
-        writer = name[:-len(PART_SUFFIX)].rsplit(".", 1)[-1].rsplit("-", 2)  # host, pid, thread
-        if len(writer) == 3 and writer[0] == host and writer[1].isdigit() and not _alive(int(writer[1])):
+        # ".<output name>.<host>-<pid>-<thread>": the host may hold dots, the pid and thread none
+        head, *writer = name[:-len(PART_SUFFIX)].rsplit("-", 2)
+        if len(writer) == 2 and head.endswith("." + host) and writer[0].isdigit() and not _alive(int(writer[0])):
             try:
                 os.unlink(os.path.join(folder, name))
             except OSError:
