@@ -299,12 +299,10 @@ def scale(inputs, output, k, stride, size, factor, method, channel_pool, channel
 
 def _scale_one(job, source, output, verbose):
     """One file: errors are the run's error (its exit status), no summary."""
-    from .io.write import format_for
+    from .io.write import format_for, remove_stale_parts
 
     if source == "-" and output is None:
         raise click.UsageError("reading standard input (-) needs -o FILE, or -o - with --format")
-    from .io.write import remove_stale_parts
-
     out_dir, out_file = os.path.dirname(source) or ".", None
     if output is not None and (os.path.isdir(output) or output.endswith(("/", os.sep))):
         out_dir = output  # a folder, made if missing

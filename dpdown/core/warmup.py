@@ -15,8 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .pipeline import downscale
-
 # a coverage footprint at a ratio that is no whole number (as --size and --scale usually give)
 COVERAGE = "size"
 
@@ -60,6 +58,8 @@ def sample(kind: Kind) -> np.ndarray:
 
 def warm(kind: Kind) -> float:
     """Run ``kind``'s method once on :func:`sample`, compiling what it needs; the seconds taken."""
+    from .pipeline import downscale  # here: the CLI reads IMAGES at start-up, without the pipeline
+
     start = time.perf_counter()
     geometry = dict(shape=(13, 17)) if kind.geometry == COVERAGE else dict(k=kind.geometry)
     downscale(sample(kind), **geometry, method=kind.method, has_alpha=kind.has_alpha, device=kind.device,

@@ -183,9 +183,8 @@ def check_name(template):
 
 def _inside(name) -> bool:
     """Whether the relative file name ``name`` stays inside the folder it is joined to."""
-    normal = os.path.normpath(name)
-    return (bool(name) and not os.path.isabs(name) and not name.endswith(("/", os.sep))
-            and normal.split(os.sep)[0] != ".." and normal != "." and os.path.basename(name) not in (".", ".."))
+    return (not os.path.isabs(name) and os.path.basename(name) not in ("", ".", "..")
+            and os.path.normpath(name).split(os.sep)[0] != "..")
 
 
 def output_name(job: Job, source: str, out_shape) -> str:
@@ -242,7 +241,6 @@ def process(job: Job, item: Item) -> Outcome:
                 raise ParameterError(f"{target}: refusing to overwrite the input (use --overwrite)")
             raise DpdownError(f"{target}: already exists (use --overwrite to replace it, "
                               "--skip-existing to keep it)")
-        _make_folder(item.out_dir)
         report = scale_file(item.source, target, job.files, **job.downscale)
     except _Skip as skip:
         return Outcome(item.source, str(skip), "skipped", "output exists")
@@ -313,9 +311,9 @@ def run(job: Job, items, jobs=None, dask=None, on_outcome=None) -> Summary:
         return Outcome(item.source, None, "failed", f"{item.source}: {reason}", 1)
 
     start = time.perf_counter()
-    blocked = {} if dask else {folder: why for folder in sorted({item.out_dir for item in items})
-                               if (why := unwritable(folder))}
-    if blocked and len(blocked) == len({item.out_dir for item in items}):
+    folders = sorted({item.out_dir for item in items})
+    blocked = {} if dask else {folder: why for folder in folders if (why := unwritable(folder))}
+    if blocked and len(blocked) == len(folders):
         raise ImageError(next(iter(blocked.values())) + ("" if len(blocked) == 1 else
                                                           f" (and {len(blocked) - 1} other output folders)"))
     for item in items:
@@ -336,7 +334,7 @@ def run(job: Job, items, jobs=None, dask=None, on_outcome=None) -> Summary:
     finally:
         from .write import remove_stale_parts
 
-        for folder in sorted({item.out_dir for item in items}):
+        for folder in folders:
             remove_stale_parts(folder)
     return Summary(outcomes, time.perf_counter() - start)
 
@@ -482,18 +480,11 @@ def _finishing(in_flight, done):
 
 
 def _run_threads(task, items, jobs, done):
-    """Up to ``2·jobs`` files in flight in ``jobs`` threads (see :func:`_finishing` for Ctrl-C)."""
-    pending = list(reversed(items))
+    """Up to ``2·jobs`` files in flight in ``jobs`` threads (see :func:`_finishing` for Ctrl-C);
+    a thread pool never breaks, so nothing is ever tried again."""
     pool = ThreadPoolExecutor(jobs, thread_name_prefix="dpdown")
-    in_flight = {}
     try:
-        with _finishing(in_flight, done):
-            while pending or in_flight:
-                while pending and len(in_flight) < 2 * jobs:
-                    item = pending.pop()
-                    in_flight[pool.submit(task, item)] = item
-                wait(in_flight, return_when=FIRST_COMPLETED)
-                _take_finished(in_flight, done)
+        _fill_pool(pool, task, list(reversed(items)), 2 * jobs, done, suspects=[])
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
