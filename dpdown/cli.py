@@ -112,6 +112,24 @@ _PROTOCOL = click.option(
          "by bicubic, against the original) or reference (against the original downscaled by Lanczos-3).")
 
 
+def _sr_conventions(func):
+    """``--channel``, ``--shave``, ``--filter``: the super-resolution literature's conventions."""
+    from .evaluation import resampling
+
+    func = click.option(
+        "--filter", "resample_filter", type=click.Choice(list(resampling.FILTERS)), default="pillow",
+        show_default=True, help="Resampling for the protocol: pillow (Pillow's bicubic up, Lanczos-3 down) or "
+        "matlab (MATLAB's imresize bicubic, antialiased when shrinking, as the super-resolution papers).")(func)
+    func = click.option(
+        "--shave", default="0", show_default=True, metavar="N|k",
+        help="Drop N pixels on every side of the compared images before scoring; k: the window size (the "
+             "super-resolution papers' choice, the scale factor).")(func)
+    return click.option(
+        "--channel", type=click.Choice(list(evaluate.CHANNELS)), default="rgb", show_default=True,
+        help="Score every colour channel (rgb) or the luma Y of ITU-R BT.601 YCbCr (y), as the "
+             "super-resolution papers do.")(func)
+
+
 def _image_sets(func):
     """``[FOLDER]...`` and ``--dataset NAME``: the images of eval and fit."""
     func = click.option("--dataset", "names", multiple=True, type=click.Choice(list(datasets.NAMED)),
@@ -453,6 +471,7 @@ status 1 if any image failed.""")
               help="Method with optional parameters, repeatable, e.g. dpp:lambda=2:variant=asym. Default: every "
                    "method that needs no file (" + ", ".join(m.name for m in evaluate.default_methods()) + ").")
 @_PROTOCOL
+@_sr_conventions
 @click.option("--format", "fmt", type=click.Choice(report.FORMATS), default="table", show_default=True,
               help="table: the rich table on the terminal; csv, json, markdown, html (with plots and crops; "
                    "needs dpdown[report]).")
@@ -468,13 +487,16 @@ status 1 if any image failed.""")
 @_DEVICE
 @click.option("--overwrite", is_flag=True, help="Replace report files already in --output.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or per-image lines.")
-def eval_cmd(folders, names, ks, method_texts, protocol, fmt, output, paper, limit, jobs, dask, device, overwrite,
-             quiet):
+def eval_cmd(folders, names, ks, method_texts, protocol, channel, shave, resample_filter, fmt, output, paper, limit,
+             jobs, dask, device, overwrite, quiet):
     """Measure how much of each image every method keeps: SSIM/PSNR tables (SoftPool's Table 1)."""
     from rich.console import Console
     from rich.markup import escape
 
     specs = [evaluate.parse_method(text) for text in method_texts] or None  # usage errors before any image
+    protocol = evaluate.Protocol(protocol, channel, shave if shave == "k" else int(shave) if shave.isdigit() else shave,
+                                 resample_filter)
+    protocol.check()
     with _notices():  # said now, before the run: e.g. only part of a named set installed
         sets = datasets.resolve(folders, names)
     ks = ks or evaluate.DEFAULT_KS

@@ -21,7 +21,7 @@ from conftest import photo_crop, random_image
 def test_constant_offset_has_the_hand_computed_ssim_and_psnr():
     # constant images: σ = σxy = 0, so SSIM is the luminance term alone; MSE = 0.01
     a, b = np.full((20, 20, 1), 0.5, np.float32), np.full((20, 20, 1), 0.6, np.float32)
-    ssim, psnr = evaluate.similarity(a, b)
+    ssim, psnr = evaluate.compare(a, b)
     c1 = 0.01 ** 2
     assert ssim == pytest.approx((2 * 0.5 * 0.6 + c1) / (0.5 ** 2 + 0.6 ** 2 + c1), abs=1e-6)
     assert psnr == pytest.approx(20.0, abs=1e-4)
@@ -34,7 +34,7 @@ def test_checkerboard_averaged_to_grey_under_upsample():
     target = evaluate.target_for(board, 2, "upsample")
     shown = evaluate.candidate(pooled, target, "upsample")
     assert np.allclose(shown, 0.5)
-    ssim, psnr = evaluate.similarity(target, shown)
+    ssim, psnr = evaluate.compare(target, shown)
     assert psnr == pytest.approx(10 * math.log10(4), abs=1e-5)
     assert ssim == pytest.approx(naive.ssim(target, shown), abs=1e-6)
 
@@ -44,9 +44,9 @@ def test_ssim_equals_the_naive_formula(shape):
     rng = np.random.default_rng(sum(shape))
     a = rng.random(shape).astype(np.float32)
     b = np.clip(a + rng.normal(0, 0.15, shape), 0, 1).astype(np.float32)
-    assert evaluate.similarity(a, b)[0] == pytest.approx(naive.ssim(a, b), abs=1e-6)
+    assert evaluate.compare(a, b)[0] == pytest.approx(naive.ssim(a, b), abs=1e-6)
     mse = np.mean((a.astype(np.float64) - b) ** 2)
-    assert evaluate.similarity(a, b)[1] == pytest.approx(10 * math.log10(1 / mse), abs=1e-4)
+    assert evaluate.compare(a, b)[1] == pytest.approx(10 * math.log10(1 / mse), abs=1e-4)
 
 
 def test_reference_protocol_compares_at_the_pooled_size():
@@ -68,7 +68,7 @@ def test_crop_to_a_multiple_of_k_and_the_protocol_text():
 
 def test_too_small_for_ssim_is_a_clear_error():
     with pytest.raises(ParameterError, match="SSIM needs at least 11×11"):
-        evaluate.similarity(np.zeros((8, 30, 3), np.float32), np.zeros((8, 30, 3), np.float32))
+        evaluate.compare(np.zeros((8, 30, 3), np.float32), np.zeros((8, 30, 3), np.float32))
 
 
 # ---- methods ---------------------------------------------------------------------------------
@@ -169,7 +169,7 @@ def test_run_rows_and_summary(folder):
     a = evaluate.load(folder / "a.png")
     target = evaluate.crop(a, 2)
     pooled = dpdown.downscale(target, 2, method="max", has_alpha=False)
-    expected = evaluate.similarity(target, evaluate.candidate(pooled, target, "upsample"))
+    expected = evaluate.compare(target, evaluate.candidate(pooled, target, "upsample"))
     row = next(r for r in ev.rows if r.image == "a.png" and r.k == 2 and r.method == "max")
     assert (row.ssim, row.psnr) == pytest.approx(expected)
 

@@ -28,31 +28,88 @@ import numpy as np
 
 from ..errors import DpdownError, ParameterError
 from ..methods import registry
-from . import paper_values
+from . import paper_values, similarity
 
 DEFAULT_KS = paper_values.KS
 
 _PREPARE = ("Each image is read as dpdown scale reads it (EXIF orientation applied), converted to float32 in "
             "[0, 1] (integers divided by their maximum; alpha dropped) and cropped at its bottom and right to a "
             "multiple of k, so that every window is whole; each method pools it with k×k windows at stride k.")
-_METRICS = ("SSIM: Wang et al. 2004 as scikit-image computes it (Gaussian window σ = 1.5, K1 = 0.01, "
-            "K2 = 0.03, population covariance, mean over colour channels, data range 1). PSNR: "
-            "10·log10(1 / MSE) over all channels, data range 1 (the paper's ~50 dB figures suggest a peak "
-            "of 255 on [0, 1] data; they are not comparable in absolute terms).")
 PROTOCOLS = {
-    "upsample": "The pooled image is brought back to the cropped size with Pillow's bicubic filter (a = −0.5, "
-                "pixel centres aligned, per channel in float32), clipped to [0, 1], and compared with the "
-                "cropped original.",
-    "reference": "The pooled image is compared with the cropped original downscaled by k with Pillow's "
-                 "Lanczos-3 filter (antialiased: its support widened by k; per channel in float32), "
+    "upsample": "The pooled image is brought back to the cropped size with {upsampler}, clipped to [0, 1], and "
+                "compared with the cropped original.",
+    "reference": "The pooled image is compared with the cropped original downscaled by k with {downsampler}, "
                  "clipped to [0, 1].",
 }
-SSIM_WINDOW = 11  # scikit-image's Gaussian window for σ = 1.5 (truncated at 3.5σ)
+_RESAMPLERS = {  # (upsampler, downsampler) of each --filter, in words
+    "pillow": ("Pillow's bicubic filter (a = −0.5, pixel centres aligned, per channel in float32)",
+               "Pillow's Lanczos-3 filter (antialiased: its support widened by k; per channel in float32)"),
+    "matlab": ("MATLAB's imresize bicubic (a = −0.5, pixel centres aligned, edges mirrored)",
+               "MATLAB's imresize bicubic (antialiased: its support widened by k; edges mirrored)"),
+}
+CHANNELS = {
+    "rgb": "on every colour channel (SSIM averaged over them)",
+    "y": "on the luma Y of ITU-R BT.601 YCbCr (studio range, as MATLAB's rgb2ycbcr: "
+         "Y = (16 + 65.481 R + 128.553 G + 24.966 B)/255)",
+}
+_METRICS = ("SSIM: Wang et al. 2004 as scikit-image computes it (Gaussian window σ = 1.5 truncated at 3.5σ, "
+            "K1 = 0.01, K2 = 0.03, population covariance, data range 1, mean over the pixels whose window is "
+            "inside the image). PSNR: 10·log10(1 / MSE) over every value, data range 1 (the paper's ~50 dB "
+            "figures suggest a peak of 255 on [0, 1] data; they are not comparable in absolute terms).")
 
 
-def protocol_text(protocol: str) -> str:
-    """The whole protocol in words, as every report states it."""
-    return f"Protocol '{protocol}'. {_PREPARE} {PROTOCOLS[protocol]} {_METRICS}"
+@dataclass(frozen=True)
+class Protocol:
+    """How pooled images are compared with their originals; every report states it
+    (:meth:`text`).
+
+    ``compare`` is a key of :data:`PROTOCOLS`; ``channel`` of :data:`CHANNELS`; ``shave`` the
+    border dropped on every side before scoring, in pixels of the compared images, or ``"k"``
+    for the window size (the super-resolution papers' choice: the scale factor); ``filter`` the
+    resampling convention (:data:`dpdown.evaluation.resampling.FILTERS`)."""
+
+    compare: str = "upsample"
+    channel: str = "rgb"
+    shave: int | str = 0
+    filter: str = "pillow"
+
+    @classmethod
+    def of(cls, value) -> "Protocol":
+        """A Protocol from itself or from a ``compare`` name."""
+        return value if isinstance(value, Protocol) else cls(str(value))
+
+    def check(self) -> None:
+        from .resampling import FILTERS
+
+        for name, value, allowed in (("--protocol", self.compare, PROTOCOLS), ("--channel", self.channel, CHANNELS),
+                                     ("--filter", self.filter, FILTERS)):
+            if value not in allowed:
+                raise ParameterError(f"{name} must be one of {', '.join(allowed)} (got {value!r})")
+        if self.shave != "k" and (not str(self.shave).isdigit()):
+            raise ParameterError(f"--shave must be a number of pixels or k (got {self.shave!r})")
+
+    def border(self, k: int) -> int:
+        """The pixels shaved on every side at window size ``k``."""
+        return int(k) if self.shave == "k" else int(self.shave)
+
+    def options(self) -> dict:
+        return {"protocol": self.compare, "channel": self.channel, "shave": self.shave, "filter": self.filter}
+
+    def text(self) -> str:
+        """The whole protocol in words."""
+        upsampler, downsampler = _RESAMPLERS[self.filter]
+        shave = ("" if self.shave in (0, "0") else
+                 " A border of k pixels (the window size)" if self.shave == "k" else f" A border of {self.shave} pixels")
+        if shave:
+            shave += " is dropped on every side of the compared images before scoring."
+        return (f"Protocol '{self.compare}', channel {self.channel}, shave {self.shave}, filter {self.filter}. "
+                f"{_PREPARE} " + PROTOCOLS[self.compare].format(upsampler=upsampler, downsampler=downsampler)
+                + f" Scored {CHANNELS[self.channel]}.{shave} {_METRICS}")
+
+
+def protocol_text(protocol) -> str:
+    """The whole protocol in words, as every report states it (a :class:`Protocol` or a name)."""
+    return Protocol.of(protocol).text()
 
 
 # ---- which methods -------------------------------------------------------------------------
@@ -108,7 +165,7 @@ class ImageTask:
     name: str          # shown in reports: the path within its dataset
     ks: tuple
     methods: tuple     # of MethodSpec
-    protocol: str
+    protocol: Protocol
     device: str = "cpu"
 
 
@@ -151,26 +208,15 @@ def crop(pixels: np.ndarray, k: int) -> np.ndarray:
     return pixels[:h - h % k, :w - w % k]
 
 
-def resize(pixels: np.ndarray, shape, resample) -> np.ndarray:
-    """float32 H×W×C resized to ``shape`` (rows, cols) by Pillow per channel, clipped to [0, 1]."""
-    from PIL import Image
-
-    size = (int(shape[1]), int(shape[0]))
-    out = np.empty((*shape, pixels.shape[2]), np.float32)
-    for c in range(pixels.shape[2]):
-        plane = Image.fromarray(np.ascontiguousarray(pixels[:, :, c], dtype=np.float32), mode="F")
-        out[:, :, c] = np.asarray(plane.resize(size, resample))
-    return np.clip(out, 0.0, 1.0, out=out)
-
-
-def target_for(original: np.ndarray, k: int, protocol: str) -> np.ndarray:
+def target_for(original: np.ndarray, k: int, protocol) -> np.ndarray:
     """What the pooled image is compared with (before :func:`candidate`)."""
-    from PIL import Image
+    from .resampling import resize
 
-    if protocol == "upsample":
+    protocol = Protocol.of(protocol)
+    if protocol.compare == "upsample":
         return original
     h, w = original.shape[:2]
-    return resize(original, (h // k, w // k), Image.Resampling.LANCZOS)
+    return resize(original, (h // k, w // k), protocol.filter)
 
 
 def pool(original: np.ndarray, k: int, method: str, params=(), device: str = "cpu") -> np.ndarray:
@@ -184,37 +230,39 @@ def pool(original: np.ndarray, k: int, method: str, params=(), device: str = "cp
     return pooled if pooled.ndim == 3 else pooled[:, :, None]
 
 
-def candidate(pooled: np.ndarray, target: np.ndarray, protocol: str) -> np.ndarray:
-    """The pooled image as it is compared with the target."""
-    from PIL import Image
+def candidate(pooled, target: np.ndarray, protocol, device: str = "cpu"):
+    """The pooled image as it is compared with the target (on ``device="cuda"``, upsampled on
+    the GPU and left there)."""
+    from .resampling import resize
 
-    if protocol == "upsample":
-        return resize(pooled, target.shape[:2], Image.Resampling.BICUBIC)
+    protocol = Protocol.of(protocol)
+    if protocol.compare == "upsample":
+        return resize(pooled, target.shape[:2], protocol.filter, device)
     return pooled
 
 
-def ssim(target: np.ndarray, image: np.ndarray) -> float:
+def scored(pixels, protocol):
+    """``pixels`` in the protocol's channel: as they are, or their luma Y (H×W×1)."""
+    if Protocol.of(protocol).channel != "y":
+        return pixels
+    from ..kernels.device import to_host
+
+    return similarity.luma(to_host(pixels))
+
+
+def ssim(target: np.ndarray, image: np.ndarray, border: int = 0) -> float:
     """SSIM of two float H×W×C images in [0, 1], as the protocol states it."""
-    from skimage.metrics import structural_similarity
-
-    if min(target.shape[:2]) < SSIM_WINDOW:
-        raise ParameterError(f"{target.shape[0]}×{target.shape[1]} pixels compared: SSIM needs at least "
-                             f"{SSIM_WINDOW}×{SSIM_WINDOW}")
-    return float(structural_similarity(target, image, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
-                                       K1=0.01, K2=0.03, data_range=1.0, channel_axis=2))
+    return similarity.ssim(target, image, border)
 
 
-def psnr(target: np.ndarray, image: np.ndarray) -> float:
+def psnr(target: np.ndarray, image: np.ndarray, border: int = 0) -> float:
     """PSNR in dB of two float images in [0, 1] (data range 1); infinite where they are equal."""
-    from skimage.metrics import peak_signal_noise_ratio
-
-    with np.errstate(divide="ignore"):
-        return float(peak_signal_noise_ratio(target, image, data_range=1.0))
+    return similarity.psnr(target, image, border)
 
 
-def similarity(target: np.ndarray, image: np.ndarray) -> tuple[float, float]:
+def compare(target: np.ndarray, image: np.ndarray, border: int = 0) -> tuple[float, float]:
     """``(SSIM, PSNR)`` of two float H×W×C images in [0, 1]."""
-    return ssim(target, image), psnr(target, image)
+    return similarity.score(similarity.prepare(target, border), image)
 
 
 def evaluate_image(task: ImageTask) -> ImageResult:
@@ -227,13 +275,15 @@ def evaluate_image(task: ImageTask) -> ImageResult:
         for k in task.ks:
             if min(pixels.shape[:2]) < k:
                 raise ParameterError(f"{pixels.shape[1]}×{pixels.shape[0]} is smaller than k = {k}")
-            original = crop(pixels, k)
+            original = np.ascontiguousarray(crop(pixels, k))
             target = target_for(original, k, task.protocol)
+            reference = similarity.prepare(scored(target, task.protocol), task.protocol.border(k), task.device)
             for method in task.methods:
                 start = time.perf_counter()
                 pooled = pool(original, k, method.name, method.params, task.device)
                 seconds = time.perf_counter() - start
-                ssim, psnr = similarity(target, candidate(pooled, target, task.protocol))
+                shown = scored(candidate(pooled, target, task.protocol, task.device), task.protocol)
+                ssim, psnr = similarity.score(reference, shown)
                 result.rows.append(Row(task.dataset, task.name, k, method.label, ssim, psnr, seconds))
     except DpdownError as exc:
         result.error = f"{task.path}: {exc}" if task.path not in str(exc) else str(exc)
@@ -265,7 +315,7 @@ class Aggregate:
 class Evaluation:
     """Every per-image row, the failures, and what was asked (for the report)."""
 
-    protocol: str
+    protocol: Protocol
     datasets: list        # (label, paper dataset or None)
     ks: tuple
     specs: list           # MethodSpecs, in the order asked
@@ -346,8 +396,7 @@ def _channels(path) -> int | None:
 
 
 def check(ks, protocol):
-    if protocol not in PROTOCOLS:
-        raise ParameterError(f"--protocol must be one of {', '.join(PROTOCOLS)} (got {protocol!r})")
+    Protocol.of(protocol).check()
     if not ks or any(int(k) != k or k < 2 for k in ks):
         raise ParameterError(f"-k must be whole window sizes of at least 2 (got {', '.join(map(str, ks))})")
 
@@ -366,6 +415,7 @@ def run(sets, ks=DEFAULT_KS, methods=None, protocol="upsample", jobs=None, dask=
     from ..kernels.device import resolve
 
     check(ks, protocol)
+    protocol = Protocol.of(protocol)
     ks = tuple(dict.fromkeys(int(k) for k in ks))
     device = resolve(device)  # once, here: no GPU for --device cuda is one error, not one per image
     methods = list({m.label: m for m in methods or default_methods()}.values())
@@ -399,8 +449,8 @@ def run(sets, ks=DEFAULT_KS, methods=None, protocol="upsample", jobs=None, dask=
     return evaluation
 
 
-def evaluate_methods(folders=(), *, datasets=(), k=(2, 3, 5), methods=None, protocol="upsample", jobs=None,
-                     dask=None, limit=None, device="cpu", on_image=None):
+def evaluate_methods(folders=(), *, datasets=(), k=(2, 3, 5), methods=None, protocol="upsample", channel="rgb",
+                     shave=0, filter="pillow", jobs=None, dask=None, limit=None, device="cpu", on_image=None):
     """SSIM and PSNR of pooled images against the originals, as ``dpdown eval`` reports them.
 
     Parameters
@@ -415,6 +465,13 @@ def evaluate_methods(folders=(), *, datasets=(), k=(2, 3, 5), methods=None, prot
         ``"NAME[:key=value...]"``, e.g. ``"dpp:lambda=2"``; default every method that needs no file.
     protocol : {"upsample", "reference"}
         How images of different sizes are compared (``dpdown.evaluation.evaluate.PROTOCOLS``).
+    channel : {"rgb", "y"}
+        Score every colour channel, or the luma Y of ITU-R BT.601 YCbCr (the super-resolution
+        literature's convention).
+    shave : int or "k"
+        Pixels dropped on every side before scoring; ``"k"``: the window size.
+    filter : {"pillow", "matlab"}
+        The resampling filters: Pillow's bicubic/Lanczos-3, or MATLAB's ``imresize`` bicubic.
     jobs, dask, limit, device
         Worker processes, a Dask scheduler address, the first ``limit`` images of each set,
         where the kernels run.
@@ -432,4 +489,4 @@ def evaluate_methods(folders=(), *, datasets=(), k=(2, 3, 5), methods=None, prot
     ks = (k,) if isinstance(k, int) else tuple(k)
     specs = [m if isinstance(m, MethodSpec) else parse_method(m) for m in methods] \
         if methods else None
-    return run(sets, ks, specs, protocol, jobs, dask, limit, device, on_image)
+    return run(sets, ks, specs, Protocol(protocol, channel, shave, filter), jobs, dask, limit, device, on_image)

@@ -107,7 +107,7 @@ def markdown(evaluation, paper=False) -> str:
 
 
 SUMMARY_FIELDS = ("dataset", "k", "method", "images", "ssim_mean", "ssim_std", "psnr_mean", "psnr_std",
-                  "paper_ssim", "paper_psnr", "protocol")
+                  "paper_ssim", "paper_psnr", "protocol", "channel", "shave", "filter")
 IMAGE_FIELDS = ("dataset", "image", "k", "method", "ssim", "psnr", "seconds")
 
 
@@ -116,7 +116,7 @@ def summary_records(evaluation):
         yield dict(dataset=a.dataset, k=a.k, method=a.method, images=a.n, ssim_mean=a.ssim_mean,
                    ssim_std=a.ssim_std, psnr_mean=a.psnr_mean, psnr_std=a.psnr_std,
                    paper_ssim=a.paper[0] if a.paper else None, paper_psnr=a.paper[1] if a.paper else None,
-                   protocol=evaluation.protocol)
+                   **evaluation.protocol.options())
 
 
 def _csv(records, fields) -> str:
@@ -141,7 +141,7 @@ def to_json(evaluation) -> str:
         return None if isinstance(value, float) and math.isinf(value) else value
 
     return json.dumps({
-        "dpdown": __version__, "protocol": evaluation.protocol, "protocol_text": evaluation.protocol_text,
+        "dpdown": __version__, **evaluation.protocol.options(), "protocol_text": evaluation.protocol_text,
         "ks": list(evaluation.ks), "methods": evaluation.methods,
         "datasets": [{"label": label, "paper_dataset": paper} for label, paper in evaluation.datasets],
         "images": evaluation.images, "wall_seconds": round(evaluation.wall, 3),

@@ -115,6 +115,15 @@ def on_gpu(array) -> bool:
     return hasattr(array, "copy_to_host")
 
 
+def as_device(array):
+    """``array`` on the GPU, copied on this thread's stream (a device array is passed through)."""
+    if on_gpu(array):
+        return array
+    from numba import cuda
+
+    return cuda.to_device(np.ascontiguousarray(array), stream=stream())
+
+
 def to_host(array):
     """A kernel's result in host memory (a host array is returned as it is): copied on this
     thread's stream into its pinned output buffer, waited for, and copied out of it."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda, float64
 
-from .device import on_gpu, stream
+from .device import as_device, on_gpu, stream
 from .jit import Lazy
 from .reductions import TOP
 from .rules import (
@@ -210,11 +210,6 @@ def empty_like(array):
 
 def empty(shape, dtype=np.float64):
     return cuda.device_array(shape, dtype, stream=stream())
-
-
-def as_device(array):
-    """``array`` on the GPU (a device array is passed through)."""
-    return array if on_gpu(array) else cuda.to_device(np.ascontiguousarray(array), stream=stream())
 
 
 def run(kernel, work, footprint, params, ref, lut, top, final, dtype):

@@ -1,0 +1,123 @@
+"""The evaluation's resampling filters, as tap tables applied by fast kernels.
+
+Two conventions (``--filter``):
+
+* ``pillow`` (default): Pillow's own resampling of float images, reproduced — the bicubic
+  filter (Keys, a = −0.5, support 2) to bring a pooled image back up, Lanczos-3 to shrink the
+  reference. Pixel centres are aligned (output ``o`` samples ``(o + ½)·in/out − ½``); when
+  shrinking, the support widens by the scale (antialiasing); the weights of each output are
+  normalised over the pixels inside the image (no padding); rows are resampled first, then
+  columns, through a float32 intermediate.
+* ``matlab``: MATLAB's ``imresize`` with its default bicubic filter (Keys, a = −0.5), as the
+  super-resolution literature computes its bicubic baselines and low-resolution inputs
+  (DIV2K, Urban100, Manga109): the same centre alignment, antialiased when shrinking, but
+  edges padded by mirroring (``symmetric``), columns resampled before rows.
+
+Both are tested against their originals: Pillow itself, and ``imresize`` as BasicSR
+reimplements it (``benchmarks/check_sr_conventions.py``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FILTERS = {
+    "pillow": "Pillow's bicubic (a = −0.5) to upsample and antialiased Lanczos-3 to downscale, pixel centres "
+              "aligned, edge weights renormalised",
+    "matlab": "MATLAB's imresize bicubic (a = −0.5; antialiased when shrinking), edges mirrored",
+}
+
+
+def keys_cubic(x, a: float = -0.5):
+    """Keys' cubic convolution kernel (IEEE TASSP 1981) with parameter ``a``."""
+    x = np.abs(np.asarray(x, dtype=np.float64))
+    near = ((a + 2.0) * x - (a + 3.0)) * x * x + 1
+    far = (((x - 5) * x + 8) * x - 4) * a
+    return np.where(x < 1.0, near, np.where(x < 2.0, far, 0.0))
+
+
+def lanczos3(x):
+    """``sinc(x)·sinc(x/3)`` on ``|x| < 3``, as Pillow computes it."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.where((-3.0 <= x) & (x < 3.0), np.sinc(x) * np.sinc(x / 3), 0.0)
+
+
+def pillow_taps(n_in: int, n_out: int, kernel, support: float):
+    """Pillow's ``precompute_coeffs``: ``(index, weight)``, each n_out × taps."""
+    scale = n_in / n_out
+    widen = max(scale, 1.0)
+    reach = support * widen
+    taps = int(np.ceil(reach)) * 2 + 1
+    centre = (np.arange(n_out) + 0.5) * scale
+    first = np.maximum(np.trunc(centre - reach + 0.5), 0).astype(np.int64)
+    count = np.minimum(np.trunc(centre + reach + 0.5), n_in).astype(np.int64) - first
+    offsets = np.arange(taps)
+    inside = offsets[None, :] < count[:, None]
+    weight = np.where(inside, kernel((offsets[None, :] + first[:, None] - centre[:, None] + 0.5) * (1.0 / widen)), 0.0)
+    total = weight.sum(axis=1, keepdims=True)
+    weight = np.divide(weight, total, out=weight, where=total != 0)
+    index = np.where(inside, first[:, None] + offsets[None, :], first[:, None])
+    return np.ascontiguousarray(index), np.ascontiguousarray(weight)
+
+
+def matlab_taps(n_in: int, n_out: int):
+    """MATLAB ``imresize``'s bicubic weights and indices (its ``contributions``): ``(index,
+    weight)``, each n_out × taps, indices mirrored into the image."""
+    scale = n_out / n_in
+    width = 4.0 / scale if scale < 1 else 4.0
+    u = np.arange(1, n_out + 1) / scale + 0.5 * (1 - 1 / scale)  # 1-based input coordinates
+    left = np.floor(u - width / 2)
+    taps = int(np.ceil(width)) + 2
+    index = left[:, None] + np.arange(taps)[None, :]
+    distance = u[:, None] - index
+    weight = scale * keys_cubic(distance * scale) if scale < 1 else keys_cubic(distance)
+    weight = weight / weight.sum(axis=1, keepdims=True)
+    index = index.astype(np.int64) - 1  # 0-based, then mirrored ("symmetric": the edge pixel repeats)
+    index = np.where(index < 0, -1 - index, index)
+    index = np.where(index >= n_in, 2 * n_in - 1 - index, index)
+    return np.ascontiguousarray(index), np.ascontiguousarray(weight)
+
+
+def taps(convention: str, n_in: int, n_out: int):
+    """The tap table of ``convention`` for one axis from ``n_in`` to ``n_out`` values."""
+    if convention == "matlab":
+        return matlab_taps(n_in, n_out)
+    if n_out > n_in:
+        return pillow_taps(n_in, n_out, keys_cubic, 2.0)
+    return pillow_taps(n_in, n_out, lanczos3, 3.0)
+
+
+def resize(pixels, shape, convention: str = "pillow", device: str = "cpu"):
+    """float32 H×W×C ``pixels`` resampled to ``shape`` (rows, cols) by ``convention`` (see the
+    module), clipped to [0, 1] (a size already equal is returned as it is). On
+    ``device="cuda"`` the input may be on the GPU already, and the result stays there."""
+    rows, cols = int(shape[0]), int(shape[1])
+    channels = pixels.shape[2]
+    order = ("cols", "rows") if convention == "pillow" else ("rows", "cols")
+    if device == "cuda":
+        from ..kernels import resample_cuda as kernels
+        from ..kernels.device import as_device
+
+        image = as_device(pixels)
+    else:
+        from ..kernels import resample as kernels
+
+        image = np.ascontiguousarray(pixels, dtype=np.float32)
+    last = [axis for axis in order if (image.shape[1] if axis == "cols" else image.shape[0]) !=
+            (cols if axis == "cols" else rows)][-1:]
+    for axis in order:
+        n_in = image.shape[1] if axis == "cols" else image.shape[0]
+        n_out = cols if axis == "cols" else rows
+        if n_in == n_out:
+            continue
+        index, weight = taps(convention, n_in, n_out)
+        low, high = (0.0, 1.0) if [axis] == last else (-np.inf, np.inf)  # clipped once, at the end
+        out_shape = (image.shape[0], n_out, channels) if axis == "cols" else (n_out, image.shape[1], channels)
+        if device == "cuda":
+            kernel = kernels.along_columns_kernel if axis == "cols" else kernels.along_rows_kernel
+            image = kernels.apply(kernel, image, index, weight, low, high, out_shape)
+        else:
+            out = np.empty(out_shape, np.float32)
+            (kernels.along_columns if axis == "cols" else kernels.along_rows)(image, index, weight, low, high, out)
+            image = out
+    return image

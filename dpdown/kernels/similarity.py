@@ -1,0 +1,132 @@
+"""SSIM and PSNR on the CPU: fused, parallel over output rows.
+
+SSIM (Wang, Bovik, Sheikh, Simoncelli, IEEE TIP 2004) compares local statistics under a
+Gaussian window ``g`` (weights summing to 1, ``n`` taps, separable):
+
+.. math::
+
+    \\mathrm{SSIM}(x, y) = \\frac{(2\\mu_x\\mu_y + C_1)(2\\sigma_{xy} + C_2)}
+                                {(\\mu_x^2 + \\mu_y^2 + C_1)(\\sigma_x^2 + \\sigma_y^2 + C_2)},
+    \\quad \\mu_x = g * x,\\ \\sigma_x^2 = g * x^2 - \\mu_x^2,\\ \\sigma_{xy} = g * xy - \\mu_x\\mu_y
+
+at every pixel whose window lies inside the image (scikit-image filters the whole image and
+then drops a border of ``(n - 1)/2``: the same pixels), averaged over pixels and channels.
+The reference image's ``μ_x`` and ``σ_x²`` depend only on it, so an evaluation computes them
+once (:func:`moments`) and scores every candidate against them (:func:`ssim_rows`).
+
+Each output row sums its window's rows first (``n`` contiguous input rows, every channel of a
+row as one vector) and then its columns, in float64: the separable filter with no full-size
+intermediate. ``border`` skips that many pixels on every side (the super-resolution papers'
+"shave") without a copy. A kernel returns one sum per output row, added up by the caller in
+a fixed order, so the result does not depend on the number of threads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .jit import jit, prange
+
+
+def gaussian_taps(sigma: float = 1.5, truncate: float = 3.5) -> np.ndarray:
+    """The normalised 1-D Gaussian of ``scipy.ndimage.gaussian_filter`` (radius
+    ``int(truncate·σ + 0.5)``), which scikit-image's SSIM uses: 11 taps for σ = 1.5."""
+    radius = int(truncate * sigma + 0.5)
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    taps = np.exp(-0.5 / (sigma * sigma) * x * x)
+    return taps / taps.sum()
+
+
+# the protocol's window: a compile-time constant, so that the window loops unroll
+TAPS = gaussian_taps()
+
+
+@jit(inline="always", error_model="numpy")
+def _window_cols(sums, channels, out):
+    """``out[q] = Σ_t g[t]·sums[q + t·channels]``: the sums over the window's columns, for
+    every channel of every output pixel of a row."""
+    out[:] = 0.0
+    for t in range(TAPS.shape[0]):
+        w = TAPS[t]
+        shifted = sums[t * channels:t * channels + out.shape[0]]
+        for q in range(out.shape[0]):
+            out[q] += w * shifted[q]
+
+
+@jit(parallel=True, error_model="numpy")
+def moments(x, border, mean, variance):
+    """``mean = g*x`` and ``variance = g*x² − mean²`` (float32, (H − 2b − n + 1) × (W − 2b −
+    n + 1) × C) of the H×W×C image ``x`` inside a border of ``border`` pixels."""
+    rows, cols, channels = mean.shape
+    span = (cols + TAPS.shape[0] - 1) * channels
+    width = cols * channels
+    first = border * channels
+    plane = x.reshape(x.shape[0], -1)
+    for i in prange(rows):
+        sum_x, sum_xx = np.zeros(span), np.zeros(span)
+        for t in range(TAPS.shape[0]):  # the window's rows, each as one vector
+            w = TAPS[t]
+            row = plane[border + i + t, first:first + span]
+            for q in range(span):
+                v = np.float64(row[q])
+                sum_x[q] += w * v
+                sum_xx[q] += w * (v * v)
+        mu, mu_xx = np.empty(width), np.empty(width)
+        _window_cols(sum_x, channels, mu)
+        _window_cols(sum_xx, channels, mu_xx)
+        mean_row, variance_row = mean[i].reshape(-1), variance[i].reshape(-1)
+        for q in range(width):
+            mean_row[q] = mu[q]
+            variance_row[q] = mu_xx[q] - mu[q] * mu[q]
+
+
+@jit(parallel=True, error_model="numpy")
+def ssim_rows(x, y, mean, variance, border, c1, c2, out):
+    """``out[i]``: the sum of SSIM over output row ``i`` and every channel, for the
+    reference ``x`` (whose :func:`moments` are ``mean`` and ``variance``) and the candidate
+    ``y``, both H×W×C."""
+    rows, cols, channels = mean.shape
+    span = (cols + TAPS.shape[0] - 1) * channels
+    width = cols * channels
+    first = border * channels
+    plane_x, plane_y = x.reshape(x.shape[0], -1), y.reshape(y.shape[0], -1)
+    for i in prange(rows):
+        sum_y, sum_yy, sum_xy = np.zeros(span), np.zeros(span), np.zeros(span)
+        for t in range(TAPS.shape[0]):
+            w = TAPS[t]
+            row_x = plane_x[border + i + t, first:first + span]
+            row_y = plane_y[border + i + t, first:first + span]
+            for q in range(span):
+                v = np.float64(row_y[q])
+                sum_y[q] += w * v
+                sum_yy[q] += w * (v * v)
+                sum_xy[q] += w * (v * np.float64(row_x[q]))
+        mu_y, mu_yy, mu_xy = np.empty(width), np.empty(width), np.empty(width)
+        _window_cols(sum_y, channels, mu_y)
+        _window_cols(sum_yy, channels, mu_yy)
+        _window_cols(sum_xy, channels, mu_xy)
+        mean_row, variance_row = mean[i].reshape(-1), variance[i].reshape(-1)
+        ssim = np.empty(width)
+        for q in range(width):
+            ux, vx, uy = np.float64(mean_row[q]), np.float64(variance_row[q]), mu_y[q]
+            vy = mu_yy[q] - uy * uy
+            vxy = mu_xy[q] - ux * uy
+            ssim[q] = ((2.0 * ux * uy + c1) * (2.0 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2))
+        out[i] = ssim.sum()
+
+
+@jit(parallel=True, error_model="numpy")
+def squared_error_rows(x, y, border, out):
+    """``out[i]``: the sum of ``(x − y)²`` over row ``border + i`` inside the border, every
+    channel (float64)."""
+    channels = x.shape[2]
+    first = border * channels
+    width = (x.shape[1] - 2 * border) * channels
+    plane_x = x.reshape(x.shape[0], -1)
+    plane_y = y.reshape(y.shape[0], -1)
+    for i in prange(out.shape[0]):
+        d = np.empty(width)
+        for q in range(width):
+            d[q] = np.float64(plane_x[border + i, first + q]) - np.float64(plane_y[border + i, first + q])
+            d[q] *= d[q]
+        out[i] = d.sum()

@@ -1,0 +1,167 @@
+"""The evaluation's fast SSIM, PSNR and resampling against their references: scikit-image,
+Pillow, the naive twins (MATLAB's imresize, BT.601 luma); the CUDA twins under the simulator."""
+
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+from dpdown.errors import ParameterError
+from dpdown.evaluation import evaluate, resampling, similarity
+
+import naive
+from conftest import photo_crop
+
+SHAPES = [(11, 11, 1), (23, 17, 3), (40, 29, 1), (64, 48, 3)]
+
+
+def pair(shape, seed=0, noise=0.1):
+    rng = np.random.default_rng(seed)
+    x = rng.random(shape, dtype=np.float32)
+    return x, np.clip(x + rng.normal(0, noise, shape).astype(np.float32), 0, 1)
+
+
+def photo_pair():
+    x = photo_crop(box=(300, 200, 97, 71)).astype(np.float32) / 255
+    rng = np.random.default_rng(3)
+    return x, np.clip(x + rng.normal(0, 0.02, x.shape).astype(np.float32), 0, 1)
+
+
+def skimage_scores(x, y, border=0):
+    inside = (slice(border, x.shape[0] - border), slice(border, x.shape[1] - border))
+    x, y = x[inside], y[inside]
+    ssim = structural_similarity(x, y, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+                                 K1=0.01, K2=0.03, data_range=1.0, channel_axis=2)
+    return float(ssim), float(peak_signal_noise_ratio(x, y, data_range=1.0))
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("border", [0, 3])
+def test_ssim_and_psnr_equal_scikit_image(shape, border):
+    if min(shape[:2]) - 2 * border < similarity.WINDOW:
+        border = 0
+    x, y = pair(shape)
+    ssim, psnr = similarity.score(similarity.prepare(x, border), y)
+    expected_ssim, expected_psnr = skimage_scores(x, y, border)
+    assert abs(ssim - expected_ssim) < 1e-6
+    assert abs(psnr - expected_psnr) < 1e-6
+
+
+def test_on_a_real_photo_and_against_the_naive_formula():
+    x, y = photo_pair()
+    ssim, psnr = evaluate.compare(x, y)
+    assert abs(ssim - skimage_scores(x, y)[0]) < 1e-6 and abs(psnr - skimage_scores(x, y)[1]) < 1e-6
+    assert ssim == pytest.approx(naive.ssim(x, y), abs=1e-6)  # the reference statistics are kept in float32
+
+
+def test_one_reference_scores_many_candidates_as_each_alone():
+    x, y = photo_pair()
+    reference = similarity.prepare(x)
+    for noise in (0.01, 0.05, 0.2):
+        candidate = np.clip(x + np.random.default_rng(1).normal(0, noise, x.shape).astype(np.float32), 0, 1)
+        assert similarity.score(reference, candidate) == evaluate.compare(x, candidate)
+
+
+def test_identical_images_and_constant_images():
+    x, _ = pair((20, 30, 3))
+    assert similarity.score(similarity.prepare(x), x.copy()) == (pytest.approx(1.0, abs=1e-7), math.inf)
+    constant = np.full((15, 15, 1), 0.25, np.float32)
+    assert evaluate.ssim(constant, constant) == pytest.approx(1.0)
+
+
+def test_thread_count_does_not_change_the_result():
+    import numba
+
+    x, y = pair((50, 41, 3))
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = evaluate.compare(x, y)
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        assert evaluate.compare(x, y) == one
+    finally:
+        numba.set_num_threads(before)
+
+
+def test_too_small_and_mismatched_shapes_are_clear_errors():
+    with pytest.raises(ParameterError, match="SSIM needs at least 11×11"):
+        similarity.prepare(np.zeros((14, 30, 3), np.float32), border=2)
+    with pytest.raises(ParameterError, match="different shapes"):
+        similarity.score(similarity.prepare(np.zeros((12, 12, 3), np.float32)), np.zeros((12, 13, 3), np.float32))
+
+
+# ---- the Y channel -------------------------------------------------------------------------
+
+def test_luma_is_bt601_studio_range():
+    x = photo_crop().astype(np.float32) / 255
+    assert np.abs(similarity.luma(x) - naive.bt601_luma(x)).max() < 1e-6
+    corners = np.array([[[0, 0, 0], [1, 1, 1]]], np.float32)
+    assert similarity.luma(corners)[0, :, 0] == pytest.approx([16 / 255, 235 / 255])
+    with pytest.raises(ParameterError, match="RGB"):
+        similarity.luma(np.zeros((4, 4, 1), np.float32))
+
+
+# ---- resampling ----------------------------------------------------------------------------
+
+def pillow_resize(pixels, shape, resample):
+    out = np.empty((*shape, pixels.shape[2]), np.float32)
+    for c in range(pixels.shape[2]):
+        plane = Image.fromarray(np.ascontiguousarray(pixels[:, :, c]), mode="F")
+        out[:, :, c] = np.asarray(plane.resize((shape[1], shape[0]), resample))
+    return np.clip(out, 0, 1)
+
+
+@pytest.mark.parametrize("shape,out", [((7, 9, 3), (21, 27)), ((13, 5, 1), (26, 10)), ((31, 47, 3), (62, 94)),
+                                       ((30, 45, 3), (10, 15)), ((29, 17, 1), (9, 5)), ((12, 12, 3), (12, 36))],
+                         ids=str)
+def test_pillow_convention_is_pillow_bit_for_bit(shape, out):
+    x = np.random.default_rng(2).random(shape, dtype=np.float32)
+    resample = Image.Resampling.BICUBIC if out[0] * out[1] > shape[0] * shape[1] else Image.Resampling.LANCZOS
+    if out[0] == shape[0]:
+        resample = Image.Resampling.BICUBIC
+    assert np.array_equal(resampling.resize(x, out, "pillow"), pillow_resize(x, out, resample))
+
+
+def test_pillow_convention_on_a_real_photo():
+    x = photo_crop().astype(np.float32) / 255
+    small = np.ascontiguousarray(x[::3, ::3])
+    assert np.array_equal(resampling.resize(small, x.shape[:2]), pillow_resize(small, x.shape[:2], Image.BICUBIC))
+
+
+@pytest.mark.parametrize("shape,out", [((8, 6, 3), (24, 18)), ((9, 7, 1), (18, 14)), ((24, 18, 3), (8, 6)),
+                                       ((25, 20, 1), (5, 4)), ((10, 15, 3), (30, 5))], ids=str)
+def test_matlab_convention_equals_the_naive_imresize(shape, out):
+    x = np.random.default_rng(4).random(shape, dtype=np.float32)
+    expected = np.clip(naive.matlab_imresize(x, out), 0, 1)
+    assert np.abs(resampling.resize(x, out, "matlab") - expected).max() < 1e-6
+
+
+@pytest.mark.parametrize("convention", ["pillow", "matlab"])
+def test_a_constant_image_stays_constant(convention):
+    x = np.full((12, 9, 3), 0.375, np.float32)
+    for out in ((36, 27), (4, 3)):
+        assert np.allclose(resampling.resize(x, out, convention), 0.375, atol=1e-6)
+
+
+# ---- the CUDA twins, under the simulator ---------------------------------------------------
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("shape,border", [((13, 12, 1), 0), ((17, 15, 3), 2)], ids=str)
+def test_cuda_scores_equal_the_cpu(shape, border):
+    x, y = pair(shape, seed=5)
+    cpu = similarity.score(similarity.prepare(x, border), y)
+    gpu = similarity.score(similarity.prepare(x, border, "cuda"), y)
+    assert gpu == pytest.approx(cpu, abs=1e-9)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("convention", ["pillow", "matlab"])
+def test_cuda_resampling_equals_the_cpu(convention):
+    from dpdown.kernels.device import to_host
+
+    x = np.random.default_rng(6).random((5, 4, 3), dtype=np.float32)
+    for out in ((10, 8), (3, 2)):
+        assert np.array_equal(to_host(resampling.resize(x, out, convention, "cuda")),
+                              resampling.resize(x, out, convention))
