@@ -45,13 +45,15 @@ def main():
 
 
 def every_method(photo, k=4, size=40, zoom=4, columns=6):
-    """The flower's most detailed block downscaled by every method, enlarged without interpolation."""
-    from dpdown.evaluation.report import detail_region
+    """The flower's block where the methods differ most, downscaled by every method, enlarged
+    without interpolation."""
+    from dpdown.evaluation.report import disagreement_region
 
-    y, x = detail_region(photo.astype(np.float32) / 255, size * k)
-    region = photo[y:y + size * k, x:x + size * k]
-    tiles = [("original (k× smaller shown k× larger)", region[::1, ::1])]
-    tiles += [(name, dpdown.downscale(region, k, method=name)) for name in registry.standalone()]
+    names = registry.standalone()
+    results = [dpdown.downscale(photo, k, method=name) for name in names]
+    y, x = disagreement_region([r.astype(np.float32) / 255 for r in results], size)
+    tiles = [("original (k× smaller shown k× larger)", photo[y * k:(y + size) * k, x * k:(x + size) * k])]
+    tiles += [(name, r[y:y + size, x:x + size]) for name, r in zip(names, results)]
     cell = size * zoom
     sheet = Image.new("RGB", (columns * (cell + 6), -(-len(tiles) // columns) * (cell + 22)), "white")
     draw = ImageDraw.Draw(sheet)

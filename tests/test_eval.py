@@ -220,8 +220,11 @@ def test_html_report_in_an_output_folder(folder, tmp_path):
     result = runner.invoke(cli, base + ["--format", "html", "-o", str(out)])
     assert result.exit_code == 0, result.output
     page = (out / "report.html").read_text()
-    assert page.count("data:image/png;base64") == 1 + 1 + 3 and "Protocol 'upsample'" in page  # plot, crops
-    assert "Urban100: the same region, k = 2" in page and "a.png: its block" in page
+    # a plot, and for each k the original's region and the three methods' results
+    assert page.count("data:image/png;base64") == 1 + 2 * (1 + 3) and "Protocol 'upsample'" in page
+    assert "Urban100: one region, k = 2" in page and "Urban100: one region, k = 3" in page
+    assert "a.png: the block where the methods' results differ most" in page
+    assert page.count("<img ") == page.count("<img alt=") + page.count("<img class=plot alt=")  # every image has alt
     assert (out / "images.csv").read_text().count("\n") == 1 + 18
     assert (out / "summary.csv").read_text().splitlines()[0].startswith("dataset,k,method,images,ssim_mean")
     again = runner.invoke(cli, base + ["--format", "html", "-o", str(out)])
@@ -314,3 +317,38 @@ def test_a_method_needing_a_file_without_it_is_a_usage_error_before_any_image(fo
     assert result.exit_code == 2
     assert result.output.strip() == "dpdown: error: -m learned: method learned needs operator=... " \
         "(e.g. -m learned:operator=FILE)"
+
+
+def test_the_crop_region_is_where_the_methods_differ_most():
+    from dpdown.evaluation.report import disagreement_region
+
+    rng = np.random.default_rng(0)
+    base = rng.random((32, 48, 3))
+    edgy = base.copy()
+    edgy[:, 24:] += 10  # a strong edge every method renders alike: not chosen
+    results = [edgy.copy() for _ in range(4)]
+    for r in results[1:]:
+        r[16:24, 8:16] += rng.normal(0, 0.2, (8, 8, 3))  # fine detail the methods disagree on
+    assert disagreement_region(results, 8) == (16, 8)
+
+
+def test_the_html_report_fits_an_800_pixel_window_in_a_real_browser(folder, tmp_path):
+    """Chromium, headless, lays the report out at 800 px: nothing wider than the window."""
+    import shutil
+    import subprocess
+
+    pytest.importorskip("matplotlib", reason="the HTML report's plots need the report extra: dpdown[report]")
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        pytest.skip("no headless browser (chromium) installed")
+    page = tmp_path / "r.html"
+    result = CliRunner().invoke(cli, ["eval", str(folder), "-k", "2", "-k", "3", "-k", "5", "-m", "avg", "-m", "max",
+                                      "-m", "dpid", "-j", "1", "-q", "--paper", "--format", "html",
+                                      "-o", str(page)])
+    assert result.exit_code == 0, result.output
+    probe = page.read_text() + ("<script>document.body.setAttribute('data-overflow', "
+                                "document.documentElement.scrollWidth - document.documentElement.clientWidth)</script>\n")
+    page.write_text(probe)
+    dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=800,900",
+                          "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    assert 'data-overflow="0"' in dom, dom[-300:]

@@ -98,10 +98,9 @@ class Protocol:
     def text(self) -> str:
         """The whole protocol in words."""
         upsampler, downsampler = _RESAMPLERS[self.filter]
-        shave = ("" if self.shave in (0, "0") else
-                 " A border of k pixels (the window size)" if self.shave == "k" else f" A border of {self.shave} pixels")
-        if shave:
-            shave += " is dropped on every side of the compared images before scoring."
+        shave = "" if self.shave in (0, "0") else (
+            f" A border of {'k pixels (the window size)' if self.shave == 'k' else f'{self.shave} pixels'} is "
+            "dropped on every side of the compared images before scoring.")
         return (f"Protocol '{self.compare}', channel {self.channel}, shave {self.shave}, filter {self.filter}. "
                 f"{_PREPARE} " + PROTOCOLS[self.compare].format(upsampler=upsampler, downsampler=downsampler)
                 + f" Scored {CHANNELS[self.channel]}.{shave} {_METRICS}")

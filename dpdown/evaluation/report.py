@@ -201,45 +201,51 @@ def plots(evaluation) -> list[tuple[str, str]]:
     return figures
 
 
-def detail_region(pixels, size):
-    """Top-left corner of the ``size×size`` block (on a grid of such blocks) with the most detail:
-    the largest standard deviation of its grey levels."""
-    h, w = pixels.shape[:2]
-    grey = pixels.mean(axis=2)
+def disagreement_region(results, size):
+    """Top-left corner (in the results' pixels) of the ``size×size`` block, on a grid of such
+    blocks, where the methods' results differ most: the largest mean, over the block's pixels
+    and channels, of the standard deviation across methods. Flat areas and plain edges, which
+    every method renders alike, score low; fine detail that some methods keep and others lose
+    scores high."""
+    stack = np.stack(results)  # methods × H × W × C
+    spread = stack.std(axis=0).mean(axis=2)
+    h, w = spread.shape
     rows, cols = max(1, h // size), max(1, w // size)
-    blocks = grey[:rows * size, :cols * size].reshape(rows, size, cols, size).std(axis=(1, 3))
+    blocks = spread[:rows * size, :cols * size].reshape(rows, size, cols, size).mean(axis=(1, 3))
     i, j = np.unravel_index(np.argmax(blocks), blocks.shape)
     return int(i) * size, int(j) * size
 
 
 def crops(path, specs, k, out_pixels=48):
-    """The most detailed region of the image at ``path`` downscaled by each method at ``k``:
-    ``[(label, data URL)]``, the original first. Pooling is local, so the region is cut
-    first (a multiple of k, aligned to the windows) and downscaled alone."""
+    """The region of the image at ``path`` where the methods differ most at ``k``
+    (:func:`disagreement_region`), downscaled by each: ``[(label, data URL)]``, the original
+    first."""
     from ..core.pipeline import downscale
     from .evaluate import crop, load
 
     pixels = crop(load(path), k)
-    size = min(out_pixels * k, pixels.shape[0] - pixels.shape[0] % k, pixels.shape[1] - pixels.shape[1] % k)
-    y, x = detail_region(pixels, size)
-    region = pixels[y:y + size, x:x + size]
+    results = []
+    for spec in specs:
+        pooled = downscale(pixels, k, method=spec.name, has_alpha=False, **dict(spec.params))
+        results.append(pooled if pooled.ndim == 3 else pooled[:, :, None])
+    size = min(out_pixels, results[0].shape[0], results[0].shape[1])
+    y, x = disagreement_region(results, size)
 
     def as_bytes(img):
         img = img if img.shape[2] != 1 else img[:, :, 0]
         return np.rint(np.clip(img, 0, 1) * 255).astype(np.uint8)
 
-    shown = [("original", _png(as_bytes(region)))]
-    for spec in specs:
-        pooled = downscale(region, k, method=spec.name, has_alpha=False, **dict(spec.params))
-        shown.append((spec.label, _png(as_bytes(pooled if pooled.ndim == 3 else pooled[:, :, None]))))
+    shown = [("original", _png(as_bytes(pixels[y * k:(y + size) * k, x * k:(x + size) * k])))]
+    shown += [(spec.label, _png(as_bytes(result[y:y + size, x:x + size]))) for spec, result in zip(specs, results)]
     return shown
 
 
-_STYLE = """body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;
-font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td:first-child{text-align:left}
+_STYLE = """body{font-family:system-ui,sans-serif;margin:1em auto;padding:0 1em;max-width:80em;color:#222}
+.scroll{overflow-x:auto;max-width:100%}table{border-collapse:collapse;font-size:13px}
+td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td:first-child{text-align:left}
 th{background:#f4f4f4}.best{font-weight:bold;color:#060}.paper{color:#777;font-style:italic}
-.crops{display:flex;flex-wrap:wrap;gap:10px}.crops figure{margin:0}.crops img{width:192px;height:192px;
-image-rendering:pixelated}figcaption{font-size:12px;text-align:center}"""
+.plot{max-width:100%;height:auto}.crops{display:flex;flex-wrap:wrap;gap:8px}.crops figure{margin:0}
+.crops img{width:144px;height:144px;image-rendering:pixelated}figcaption{font-size:12px;text-align:center}"""
 
 
 def to_html(evaluation, paper=False, with_crops=True) -> str:
@@ -251,25 +257,28 @@ def to_html(evaluation, paper=False, with_crops=True) -> str:
         cells = "".join(f"<td class={'paper' if c.paper else ('best' if (method, i) in best else 'ours')}>"
                         f"{_number(v, c.metric)}</td>" for i, (v, c) in enumerate(zip(row, columns)))
         body.append(f"<tr><td><code>{html.escape(method)}</code></td>{cells}</tr>")
-    parts = [f"<!doctype html><meta charset=utf-8><title>dpdown eval</title><style>{_STYLE}</style>",
+    parts = [f"<!doctype html><meta charset=utf-8><meta name=viewport content='width=device-width, initial-scale=1'><title>dpdown eval</title><style>{_STYLE}</style>",
              "<h1>How much of the image each method keeps</h1>",
              f"<p>{html.escape(evaluation.protocol_text, quote=False)}</p>",
              f"<p>{evaluation.images} images, {evaluation.pixels / 1e6:.1f} MP, {evaluation.wall:.1f} s; "
              f"dpdown {__version__}.</p>",
-             f"<table><tr><th>method</th>{head}</tr>{''.join(body)}</table>"]
+             f"<div class=scroll><table><tr><th>method</th>{head}</tr>{''.join(body)}</table></div>"]
     if any(c.paper for c in columns):
         parts.append("<p class=paper>Grey columns: SoftPool's published figures (Stergiou et al., ICCV 2021, "
                      "Table 1; Table 3 for Flickr2K) on the real benchmark sets, under a protocol the paper does "
                      "not state. A reference, not a result of this run.</p>")
     parts.append("<h2>SSIM and PSNR against k</h2>")
-    parts += [f"<img alt='{html.escape(name)}' src='{url}'>" for name, url in plots(evaluation)]
-    k = min(evaluation.ks)
+    parts += [f"<img class=plot alt='{html.escape(name)}: mean SSIM and PSNR of each method against k' "
+              f"src='{url}'>" for name, url in plots(evaluation)]
     for dataset, path in evaluation.samples.items() if with_crops else ():
-        parts.append(f"<h2>{html.escape(dataset)}: the same region, k = {k}</h2><p>{html.escape(path)}: its block "
-                     "with the most detail, each result enlarged without interpolation.</p><div class=crops>")
-        parts += [f"<figure><img src='{url}'><figcaption>{html.escape(label)}</figcaption></figure>"
-                  for label, url in crops(path, evaluation.specs, k)]
-        parts.append("</div>")
+        for k in evaluation.ks:
+            parts.append(f"<h2>{html.escape(dataset)}: one region, k = {k}</h2><p>{html.escape(path)}: the block "
+                         "where the methods' results differ most, each enlarged without interpolation.</p>"
+                         "<div class=crops>")
+            parts += [f"<figure><img alt='{html.escape(label)}, k = {k}' src='{url}'>"
+                      f"<figcaption>{html.escape(label)}</figcaption></figure>"
+                      for label, url in crops(path, evaluation.specs, k)]
+            parts.append("</div>")
     if evaluation.failures:
         parts.append("<h2>Failures</h2><ul>" + "".join(f"<li>{html.escape(reason)}</li>"
                                                          for _, reason in evaluation.failures) + "</ul>")
