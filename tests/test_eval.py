@@ -352,3 +352,26 @@ def test_the_html_report_fits_an_800_pixel_window_in_a_real_browser(folder, tmp_
     dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=800,900",
                           "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120).stdout
     assert 'data-overflow="0"' in dom, dom[-300:]
+
+
+def test_super_resolution_conventions_from_the_cli(folder):
+    """--channel y --shave k --filter matlab: stated in the report, and each row is what the
+    pieces give for that image alone."""
+    from dpdown.evaluation import resampling, similarity
+
+    runner = CliRunner()
+    base = ["eval", str(folder), "-k", "2", "-m", "avg", "-j", "1", "-q", "--format", "json"]
+    result = runner.invoke(cli, base + ["--channel", "y", "--shave", "k", "--filter", "matlab"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert (data["channel"], data["shave"], data["filter"]) == ("y", "k", "matlab")
+    assert "luma Y of ITU-R BT.601" in data["protocol_text"] and "imresize" in data["protocol_text"]
+    row = next(r for r in data["per_image"] if r["image"] == "a.png")
+    original = evaluate.crop(evaluate.load(folder / "a.png"), 2)
+    pooled = evaluate.pool(np.ascontiguousarray(original), 2, "avg")
+    shown = resampling.resize(pooled, original.shape[:2], "matlab")
+    expected = similarity.score(similarity.prepare(similarity.luma(original), 2), similarity.luma(shown))
+    assert (row["ssim"], row["psnr"]) == pytest.approx(expected, abs=1e-12)
+    for bad in (["--shave", "two"], ["--channel", "lab"]):
+        refused = runner.invoke(cli, base + bad)
+        assert refused.exit_code == 2 and "Traceback" not in refused.output, refused.output

@@ -394,6 +394,17 @@ def _channels(path) -> int | None:
         return None
 
 
+def warm_scoring(protocol, device="cpu") -> None:
+    """Compile (or load from the disk cache) the resampling and scoring kernels, here, once,
+    so that the workers find them cached instead of each compiling them."""
+    rng = np.random.default_rng(0)
+    original = rng.random((24, 24, 3), dtype=np.float32)
+    target = target_for(original, 2, protocol)
+    pooled = np.ascontiguousarray(original[::2, ::2])
+    reference = similarity.prepare(scored(target, protocol), 0, device)
+    similarity.score(reference, scored(candidate(pooled, target, protocol, device), protocol))
+
+
 def check(ks, protocol):
     Protocol.of(protocol).check()
     if not ks or any(int(k) != k or k < 2 for k in ks):
@@ -435,6 +446,7 @@ def run(sets, ks=DEFAULT_KS, methods=None, protocol="upsample", jobs=None, dask=
 
     start = time.perf_counter()
     if not dask:
+        warm_scoring(protocol, device)
         compile_ahead(kinds_for(tasks, ks, methods, device), jobs, on_compiled)
     run_tasks(evaluate_image, tasks, jobs, dask, done, lost)
     image_order = {(t.dataset, t.name): i for i, t in enumerate(tasks)}

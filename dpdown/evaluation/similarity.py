@@ -49,7 +49,7 @@ class Reference:
 
     pixels: object        # float32 H×W×C, C-contiguous (a device array on the GPU)
     border: int
-    mean: object          # float32 (H − 2b − 10) × (W − 2b − 10) × C
+    mean: object          # float64 (H − 2b − 10) × (W − 2b − 10) × C
     variance: object
     device: str = "cpu"
 
@@ -89,7 +89,7 @@ def prepare(reference, border: int = 0, device: str = "cpu") -> Reference:
         return Reference(pixels, border, mean, variance, device)
     from ..kernels import similarity
 
-    mean, variance = np.empty(shape, np.float32), np.empty(shape, np.float32)
+    mean, variance = np.empty(shape), np.empty(shape)
     similarity.moments(pixels, border, mean, variance)
     return Reference(pixels, border, mean, variance, device)
 

@@ -15,8 +15,8 @@ The reference image's ``μ_x`` and ``σ_x²`` depend only on it, so an evaluatio
 once (:func:`moments`) and scores every candidate against them (:func:`ssim_rows`).
 
 Each output row sums its window's rows first (``n`` contiguous input rows, every channel of a
-row as one vector) and then its columns, in float64: the separable filter with no full-size
-intermediate. ``border`` skips that many pixels on every side (the super-resolution papers'
+row as one vector) and then its columns, in float64 (multiply-adds fused where the CPU has
+them): the separable filter with no full-size intermediate. ``border`` skips that many pixels on every side (the super-resolution papers'
 "shave") without a copy. A kernel returns one sum per output row, added up by the caller in
 a fixed order, so the result does not depend on the number of threads.
 """
@@ -39,9 +39,10 @@ def gaussian_taps(sigma: float = 1.5, truncate: float = 3.5) -> np.ndarray:
 
 # the protocol's window: a compile-time constant, so that the window loops unroll
 TAPS = gaussian_taps()
+STRIP = 1024  # values of a row scored together (docs/benchmarks.md: scoring)
 
 
-@jit(inline="always", error_model="numpy")
+@jit(inline="always", error_model="numpy", fastmath={"contract"})
 def _window_cols(sums, channels, out):
     """``out[q] = Σ_t g[t]·sums[q + t·channels]``: the sums over the window's columns, for
     every channel of every output pixel of a row."""
@@ -53,9 +54,9 @@ def _window_cols(sums, channels, out):
             out[q] += w * shifted[q]
 
 
-@jit(parallel=True, error_model="numpy")
+@jit(parallel=True, error_model="numpy", fastmath={"contract"})
 def moments(x, border, mean, variance):
-    """``mean = g*x`` and ``variance = g*x² − mean²`` (float32, (H − 2b − n + 1) × (W − 2b −
+    """``mean = g*x`` and ``variance = g*x² − mean²`` (float64, (H − 2b − n + 1) × (W − 2b −
     n + 1) × C) of the H×W×C image ``x`` inside a border of ``border`` pixels."""
     rows, cols, channels = mean.shape
     span = (cols + TAPS.shape[0] - 1) * channels
@@ -80,39 +81,50 @@ def moments(x, border, mean, variance):
             variance_row[q] = mu_xx[q] - mu[q] * mu[q]
 
 
-@jit(parallel=True, error_model="numpy")
+@jit(parallel=True, error_model="numpy", fastmath={"contract"})
 def ssim_rows(x, y, mean, variance, border, c1, c2, out):
     """``out[i]``: the sum of SSIM over output row ``i`` and every channel, for the
     reference ``x`` (whose :func:`moments` are ``mean`` and ``variance``) and the candidate
-    ``y``, both H×W×C."""
+    ``y``, both H×W×C. A row is done in strips of STRIP values, whose window sums stay in
+    the core's first-level cache."""
     rows, cols, channels = mean.shape
-    span = (cols + TAPS.shape[0] - 1) * channels
     width = cols * channels
+    halo = (TAPS.shape[0] - 1) * channels
     first = border * channels
     plane_x, plane_y = x.reshape(x.shape[0], -1), y.reshape(y.shape[0], -1)
     for i in prange(rows):
-        sum_y, sum_yy, sum_xy = np.zeros(span), np.zeros(span), np.zeros(span)
-        for t in range(TAPS.shape[0]):
-            w = TAPS[t]
-            row_x = plane_x[border + i + t, first:first + span]
-            row_y = plane_y[border + i + t, first:first + span]
-            for q in range(span):
-                v = np.float64(row_y[q])
-                sum_y[q] += w * v
-                sum_yy[q] += w * (v * v)
-                sum_xy[q] += w * (v * np.float64(row_x[q]))
-        mu_y, mu_yy, mu_xy = np.empty(width), np.empty(width), np.empty(width)
-        _window_cols(sum_y, channels, mu_y)
-        _window_cols(sum_yy, channels, mu_yy)
-        _window_cols(sum_xy, channels, mu_xy)
+        sum_y, sum_yy, sum_xy = np.empty(STRIP + halo), np.empty(STRIP + halo), np.empty(STRIP + halo)
+        mu_y, mu_yy, mu_xy, ssim = np.empty(STRIP), np.empty(STRIP), np.empty(STRIP), np.empty(STRIP)
         mean_row, variance_row = mean[i].reshape(-1), variance[i].reshape(-1)
-        ssim = np.empty(width)
-        for q in range(width):
-            ux, vx, uy = np.float64(mean_row[q]), np.float64(variance_row[q]), mu_y[q]
-            vy = mu_yy[q] - uy * uy
-            vxy = mu_xy[q] - ux * uy
-            ssim[q] = ((2.0 * ux * uy + c1) * (2.0 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2))
-        out[i] = ssim.sum()
+        total = 0.0
+        for start in range(0, width, STRIP):
+            count = min(STRIP, width - start)
+            span = count + halo
+            sy, syy, sxy = sum_y[:span], sum_yy[:span], sum_xy[:span]
+            sy[:] = 0.0
+            syy[:] = 0.0
+            sxy[:] = 0.0
+            for t in range(TAPS.shape[0]):  # the window's rows, each as one vector
+                w = TAPS[t]
+                row_x = plane_x[border + i + t, first + start:first + start + span]
+                row_y = plane_y[border + i + t, first + start:first + start + span]
+                for q in range(span):
+                    v = np.float64(row_y[q])
+                    sy[q] += w * v
+                    syy[q] += w * (v * v)
+                    sxy[q] += w * (v * np.float64(row_x[q]))
+            uy, uyy, uxy = mu_y[:count], mu_yy[:count], mu_xy[:count]
+            _window_cols(sy, channels, uy)
+            _window_cols(syy, channels, uyy)
+            _window_cols(sxy, channels, uxy)
+            ux_row, vx_row = mean_row[start:start + count], variance_row[start:start + count]
+            for q in range(count):
+                ux, vx, u = ux_row[q], vx_row[q], uy[q]
+                vy = uyy[q] - u * u
+                vxy = uxy[q] - ux * u
+                ssim[q] = ((2.0 * ux * u + c1) * (2.0 * vxy + c2)) / ((ux * ux + u * u + c1) * (vx + vy + c2))
+            total += ssim[:count].sum()
+        out[i] = total
 
 
 @jit(parallel=True, error_model="numpy")

@@ -55,8 +55,8 @@ def _ssim(x, y, mean, variance, border, c1, c2, values):
             uy += w * v
             uyy += w * (v * v)
             uxy += w * (v * np.float64(x[border + i + t, border + j + s, c]))
-    ux = np.float64(mean[i, j, c])
-    vx = np.float64(variance[i, j, c])
+    ux = mean[i, j, c]
+    vx = variance[i, j, c]
     vy = uyy - uy * uy
     vxy = uxy - ux * uy
     values[i, q] = ((2.0 * ux * uy + c1) * (2.0 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2))
@@ -112,8 +112,8 @@ def row_sums(values) -> np.ndarray:
 
 def moments(x, border, shape):
     """:func:`dpdown.kernels.similarity.moments` of the device image ``x``: device arrays."""
-    mean = cuda.device_array(shape, np.float32, stream=stream())
-    variance = cuda.device_array(shape, np.float32, stream=stream())
+    mean = cuda.device_array(shape, np.float64, stream=stream())
+    variance = cuda.device_array(shape, np.float64, stream=stream())
     _launch(moments_kernel, shape[0], shape[1] * shape[2], x, border, mean, variance)
     return mean, variance
 
