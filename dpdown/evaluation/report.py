@@ -203,12 +203,22 @@ def plots(evaluation) -> list[tuple[str, str]]:
 
 def disagreement_region(results, size):
     """Top-left corner (in the results' pixels) of the ``size×size`` block, on a grid of such
-    blocks, where the methods' results differ most: the largest mean, over the block's pixels
-    and channels, of the standard deviation across methods. Flat areas and plain edges, which
-    every method renders alike, score low; fine detail that some methods keep and others lose
-    scores high."""
-    stack = np.stack(results)  # methods × H × W × C
-    spread = stack.std(axis=0).mean(axis=2)
+    blocks, where the methods' results (an iterable of equal H×W×C arrays) differ most: the
+    largest mean, over the block's pixels and channels, of the standard deviation across
+    methods. Flat areas and plain edges, which every method renders alike, score low; fine
+    detail that some methods keep and others lose scores high. The spread is accumulated one
+    result at a time (Welford), so the results need not be held together."""
+    count, mean, spread = 0, None, None
+    for result in results:
+        result = np.asarray(result, np.float32)
+        count += 1
+        if mean is None:
+            mean, spread = result.copy(), np.zeros_like(result)
+            continue
+        delta = result - mean
+        mean += delta / count
+        spread += delta * (result - mean)
+    spread = np.sqrt(spread / count).mean(axis=2)
     h, w = spread.shape
     rows, cols = max(1, h // size), max(1, w // size)
     blocks = spread[:rows * size, :cols * size].reshape(rows, size, cols, size).mean(axis=(1, 3))
@@ -219,25 +229,29 @@ def disagreement_region(results, size):
 def crops(path, specs, k, out_pixels=48):
     """The region of the image at ``path`` where the methods differ most at ``k``
     (:func:`disagreement_region`), downscaled by each: ``[(label, data URL)]``, the original
-    first."""
+    first. Each result is kept as 8-bit pixels only."""
     from ..core.pipeline import downscale
     from .evaluate import crop, load
-
-    pixels = crop(load(path), k)
-    results = []
-    for spec in specs:
-        pooled = downscale(pixels, k, method=spec.name, has_alpha=False, **dict(spec.params))
-        results.append(pooled if pooled.ndim == 3 else pooled[:, :, None])
-    size = min(out_pixels, results[0].shape[0], results[0].shape[1])
-    y, x = disagreement_region(results, size)
 
     def as_bytes(img):
         img = img if img.shape[2] != 1 else img[:, :, 0]
         return np.rint(np.clip(img, 0, 1) * 255).astype(np.uint8)
 
-    shown = [("original", _png(as_bytes(pixels[y * k:(y + size) * k, x * k:(x + size) * k])))]
-    shown += [(spec.label, _png(as_bytes(result[y:y + size, x:x + size]))) for spec, result in zip(specs, results)]
-    return shown
+    pixels = crop(load(path), k)
+    shown = []
+
+    def results():
+        for spec in specs:
+            pooled = downscale(pixels, k, method=spec.name, has_alpha=False, **dict(spec.params))
+            pooled = pooled if pooled.ndim == 3 else pooled[:, :, None]
+            shown.append(as_bytes(pooled))
+            yield pooled
+
+    size = min(out_pixels, pixels.shape[0] // k, pixels.shape[1] // k)
+    y, x = disagreement_region(results(), size)
+    original = as_bytes(pixels[y * k:(y + size) * k, x * k:(x + size) * k])
+    return [("original", _png(original))] + [(spec.label, _png(result[y:y + size, x:x + size]))
+                                             for spec, result in zip(specs, shown)]
 
 
 _STYLE = """body{font-family:system-ui,sans-serif;margin:1em auto;padding:0 1em;max-width:80em;color:#222}

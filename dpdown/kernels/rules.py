@@ -34,6 +34,8 @@ SUM_TYPE = np.uint32
 INTEGER = False       # block walker: the stored values are summed as integers
 ACC_WIDTH = 1         # CUDA footprint walker: accumulators per thread (a local array's size)
 PRELOAD_ROWS = 1      # CUDA walkers: rows of a block loaded before they are used
+PRELOAD_COLS = 1      # CUDA walkers: columns of that preload array: the block's, at least 1 (a local array
+                      # is never empty, even in a variant with no block, which never uses it)
 
 
 # ---- the rule a variant binds ------------------------------------------------------------

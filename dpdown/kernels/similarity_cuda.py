@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import cuda, float64
 
-from .device import stream
+from .device import stream, to_host
 from .jit import Lazy
 from .similarity import TAPS
 
@@ -105,9 +105,7 @@ def row_sums(values) -> np.ndarray:
     """The sums of the rows of a 2-D device array, on the host."""
     out = cuda.device_array(values.shape[0], np.float64, stream=stream())
     row_sums_kernel.compiled("cuda")[values.shape[0], SUM_THREADS, stream()](values, out)
-    host = out.copy_to_host(stream=stream())
-    stream().synchronize()
-    return host
+    return to_host(out)
 
 
 def moments(x, border, shape):

@@ -682,6 +682,7 @@ class SeparablePlan:
     box_rows: int        # the block size compiled in (COMPILED_BLOCKS); 0: read at run time
     box_cols: int
     preload_rows: int | None = None  # CUDA only: rows of a block loaded at once (walk_cuda.preload_rows)
+    preload_cols: int | None = None  # CUDA only: their columns, the block's (at least 1: a local array's size)
 
     def constants(self) -> dict:
         return {f.name.upper(): getattr(self, f.name) for f in dataclasses.fields(self)
@@ -734,9 +735,10 @@ def _blocks(footprint, target, channels=1):
     the columns tile in blocks (``Axis.block``, which checks the column weights), both sizes in
     ``COMPILED_BLOCKS``. On the GPU, where each thread reads its own footprint, any footprints
     of unit coverage whose longest spans are in ``COMPILED_BLOCKS`` (windows of any stride),
-    and ``PRELOAD_ROWS``, the rows of a block it loads at once (:func:`walk_cuda.preload_rows`)."""
+    and ``PRELOAD_ROWS``×``PRELOAD_COLS``, the part of a block it loads at once
+    (:func:`walk_cuda.preload_rows`)."""
     if footprint is None:
-        return dict(BOX_ROWS=0, BOX_COLS=0, **({"PRELOAD_ROWS": 1} if target == "cuda" else {}))
+        return dict(BOX_ROWS=0, BOX_COLS=0, **({"PRELOAD_ROWS": 1, "PRELOAD_COLS": 1} if target == "cuda" else {}))
     box_rows = footprint.rows.longest
     if target == "cuda":
         box_cols = footprint.cols.longest if box_rows in COMPILED_BLOCKS and footprint.unit_coverage else 0
@@ -748,6 +750,7 @@ def _blocks(footprint, target, channels=1):
         from .walk_cuda import preload_rows
 
         blocks["PRELOAD_ROWS"] = preload_rows(*sizes, channels)
+        blocks["PRELOAD_COLS"] = max(sizes[1], 1)
     return blocks
 
 

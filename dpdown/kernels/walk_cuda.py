@@ -30,6 +30,7 @@ from .rules import (
     BOX_COLS,
     BOX_ROWS,
     CHANNELS,
+    PRELOAD_COLS,
     PRELOAD_ROWS,
     REDUCE,
     SUMS,
@@ -140,7 +141,7 @@ def _window(img, scale, y0, x0, rows, cols, unit, row_weight, first_row, col_wei
     a rule's branches (the slow path of a correctly rounded root) would otherwise keep each
     pixel's loads behind the last pixel's arithmetic."""
     if unit:
-        group = cuda.local.array((PRELOAD_ROWS, BOX_COLS, CHANNELS), float64)
+        group = cuda.local.array((PRELOAD_ROWS, PRELOAD_COLS, CHANNELS), float64)
         for a0 in range(0, rows, PRELOAD_ROWS):
             for a in range(PRELOAD_ROWS):
                 for b in range(cols):
