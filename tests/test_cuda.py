@@ -285,3 +285,31 @@ def test_gpu_batch_without_a_gpu_is_one_error_before_any_file(tmp_path, monkeypa
     with pytest.raises(devices.DeviceError, match="no CUDA driver"):
         dpdown.downscale_files(str(tmp_path / "a.png"), str(tmp_path / "out"), 2, device="cuda")
     assert not (tmp_path / "out").exists()
+
+
+# ---- GPU arrays in, GPU arrays out ---------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["avg", "dpid", "softpool"])
+@pytest.mark.parametrize("shape", [(13, 11, 3), (9, 10)], ids=str)
+def test_a_gpu_array_is_downscaled_on_the_gpu_and_comes_back_there(name, shape):
+    from numba import cuda
+
+    img = random_image(shape, np.uint8, seed=3)
+    on_gpu = cuda.to_device(img)
+    out = dpdown.downscale(on_gpu, 2, method=name)
+    assert devices.on_gpu(out)  # no host round trip for the caller
+    result = out.copy_to_host()
+    assert result.dtype == img.dtype and result.shape == dpdown.downscale(img, 2, method=name).shape
+    np.testing.assert_allclose(result.astype(float), dpdown.downscale(img, 2, method=name).astype(float), atol=1)
+
+
+def test_gpu_arrays_refused_clearly():
+    from numba import cuda
+
+    from dpdown.errors import ParameterError
+
+    on_gpu = cuda.to_device(random_image((12, 10, 3), np.uint8))
+    with pytest.raises(ParameterError, match="GPU memory"):
+        dpdown.downscale(on_gpu, 2, method="avg", device="cpu")
+    with pytest.raises(ParameterError, match="C-contiguous"):
+        dpdown.downscale(on_gpu[:, ::2], 2, method="avg")

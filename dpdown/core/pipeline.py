@@ -22,15 +22,18 @@ from .working import to_working
 
 
 def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid",
-              has_alpha=None, channel_pool=None, channel_size=1, device="cpu", linear=False,
+              has_alpha=None, channel_pool=None, channel_size=1, device=None, linear=False,
               memory_budget=None, **params):
     """Downscale an image with a detail-preserving or pooling method.
 
     Parameters
     ----------
-    img : ndarray
+    img : ndarray or GPU array
         H×W or H×W×C; uint8, uint16, float32 or float64. Integers are processed as values in
-        [0, 1] and rounded back; floats are used as they are.
+        [0, 1] and rounded back; floats are used as they are. An array already in GPU memory —
+        a Numba device array, or any array exposing ``__cuda_array_interface__`` or CUDA DLPack
+        (CuPy, PyTorch CUDA tensors), C-contiguous — is read there, with no copy to the host,
+        and the result is returned on the GPU (see Returns).
     k : int, optional
         Window size: output pixel ``(i, j)`` pools the ``k×k`` window at ``(i·stride, j·stride)``,
         clipped at the image edge (ceil mode: no pixel dropped at the edge; a window that would
@@ -54,8 +57,9 @@ def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid"
     channel_size : int
         Group size (``max``, ``min``, ``avg``; must divide the channel count) or how many
         values ``topk`` keeps.
-    device : {"cpu", "cuda", "auto"}
-        Where the kernels run: the CPU (Numba, all cores), an NVIDIA GPU (numba.cuda), or
+    device : {"cpu", "cuda", "auto"}, optional
+        Where the kernels run (default: where ``img`` is — the GPU for a GPU array, else the
+        CPU): the CPU (Numba, all cores), an NVIDIA GPU (numba.cuda), or
         the GPU when one is usable, else the CPU with a ``dpdown.kernels.device.CpuFallback``
         warning. Both give the same result within float rounding, and exactly the same for
         the stochastic methods. ``cuda`` without a usable GPU raises ``DeviceError``. On the
@@ -76,8 +80,10 @@ def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid"
 
     Returns
     -------
-    ndarray
-        The downscaled image, with the input's dtype and number of dimensions.
+    ndarray or GPU array
+        The downscaled image, with the input's dtype and number of dimensions; for a GPU
+        array, on the same GPU, as a CuPy array or PyTorch tensor when the input was one, else
+        a Numba device array (which exposes ``__cuda_array_interface__``).
 
     Examples
     --------
@@ -87,13 +93,25 @@ def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid"
     """
     spec = registry.get(method)
     values = spec.resolve(params)
+    on_device = devices.is_device_array(img)
+    if on_device:
+        if device not in (None, "cuda", "auto"):
+            raise ParameterError(f"the image is in GPU memory: use device='cuda' (got device={device!r})")
+        caller, img = img, devices.from_caller(img)
+        if not img.is_c_contiguous():
+            raise ParameterError("a GPU array must be C-contiguous (e.g. cupy.ascontiguousarray, tensor.contiguous())")
     work = to_working(img, has_alpha, channel_pool, channel_size, linear)
     if isinstance(k, (float, np.floating)) and not float(k).is_integer():
         raise ParameterError(f"k must be an integer window size (got {k}); use scale= for a non-integer factor")
     footprint = footprints.plan(work.shape, k=k, stride=stride, out_shape=shape, scale=scale)
     footprint = spec.plan(work.shape, footprint, values)
     work = dataclasses.replace(work, final=True)
-    if devices.resolve(device) == "cuda":
+    if on_device:
+        pixels = img if img.ndim == 3 else img.reshape(img.shape + (1,))
+        out = spec.run(dataclasses.replace(work, device_pixels=pixels), footprint, **values)
+        out = devices.as_device(out)  # a method may finish on the host
+        return devices.to_caller(out.reshape(out.shape[:2]) if work.squeeze else out, caller)
+    if devices.resolve(device or "cpu") == "cuda":
         work = dataclasses.replace(work, device_pixels=devices.to_device(work.pixels))
     out = memory_strips.run(spec, work, footprint, values, memory_budget)
     return out[:, :, 0] if work.squeeze else out

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ParameterError
+from ..kernels import device as devices
 
 DTYPES = (np.uint8, np.uint16, np.float32, np.float64)
 
@@ -56,15 +57,19 @@ def to_working(img, has_alpha: bool | None = None, channel_pool: str | None = No
     then a band, none is alpha. ``linear`` decodes colour (not alpha) from sRGB to linear
     light as it is loaded, and the last pass encodes it back (:mod:`dpdown.kernels.colour`).
     """
-    img = np.asarray(img)
-    if img.dtype.type not in DTYPES:
+    img = img if devices.on_gpu(img) else np.asarray(img)
+    if np.dtype(img.dtype).type not in DTYPES:
         raise ParameterError(f"unsupported dtype {img.dtype}: use uint8, uint16, float32 or float64")
     if img.ndim not in (2, 3):
         raise ParameterError(f"expected an H×W or H×W×C image, got shape {img.shape}")
     if img.size == 0:
         raise ParameterError(f"empty image (shape {img.shape})")
     squeeze = img.ndim == 2
-    pixels = np.ascontiguousarray(img[:, :, None] if squeeze else img).view()
+    if devices.on_gpu(img):  # the kernels read the device array; the host sees its shape and dtype only
+        pixels = np.lib.stride_tricks.as_strided(np.zeros(1, img.dtype), (*img.shape[:2], 1 if squeeze else
+                                                                          img.shape[2]), (0, 0, 0))
+    else:
+        pixels = np.ascontiguousarray(img[:, :, None] if squeeze else img).view()
     # always read-only (kernels never write it): Numba compiles a writable and a read-only
     # array apart, and decoded files (Pillow, memory maps) arrive read-only, arrays writable
     pixels.flags.writeable = False

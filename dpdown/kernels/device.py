@@ -115,6 +115,52 @@ def on_gpu(array) -> bool:
     return hasattr(array, "copy_to_host")
 
 
+_DLPACK_CUDA = (2, 13)  # DLPack device types: kDLCUDA, kDLCUDAManaged
+
+
+def is_device_array(obj) -> bool:
+    """Whether ``obj`` is an array in GPU memory: a Numba device array, or an array exposing
+    ``__cuda_array_interface__`` (CuPy, PyTorch CUDA tensors) or a CUDA DLPack device."""
+    if on_gpu(obj) or hasattr(obj, "__cuda_array_interface__"):
+        return True
+    try:
+        return obj.__dlpack_device__()[0] in _DLPACK_CUDA
+    except (AttributeError, TypeError, ValueError):
+        return False
+
+
+def from_caller(obj):
+    """A Numba device array over the caller's GPU array, sharing its memory (no copy)."""
+    if on_gpu(obj):
+        return obj
+    from numba import cuda
+
+    if not hasattr(obj, "__cuda_array_interface__"):  # DLPack only: viewed through CuPy
+        try:
+            import cupy
+        except ImportError:
+            raise ParameterError(f"a {type(obj).__name__} on the GPU without __cuda_array_interface__ needs CuPy "
+                                 "to be read through DLPack") from None
+        obj = cupy.from_dlpack(obj)
+    return cuda.as_cuda_array(obj)
+
+
+def to_caller(result, like):
+    """``result`` (a Numba device array) as the array type of the caller's ``like``: a CuPy
+    array or a PyTorch tensor on the same device, sharing memory; else the Numba device array
+    itself, which exposes ``__cuda_array_interface__``."""
+    library = type(like).__module__.split(".")[0]
+    if library == "cupy":
+        import cupy
+
+        return cupy.asarray(result)
+    if library == "torch":
+        import torch
+
+        return torch.as_tensor(result, device=like.device)
+    return result
+
+
 def as_device(array):
     """``array`` on the GPU, copied on this thread's stream (a device array is passed through)."""
     if on_gpu(array):
