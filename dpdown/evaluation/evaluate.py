@@ -405,17 +405,6 @@ def warm_scoring(protocol, device="cpu") -> None:
     similarity.score(reference, scored(candidate(pooled, target, protocol, device), protocol))
 
 
-def _pixel_count(path) -> int:
-    """The image's pixel count from its header (0 if it cannot be read: its evaluation will say why)."""
-    from PIL import Image
-
-    try:
-        with Image.open(path) as image:
-            return image.width * image.height
-    except (OSError, ValueError):
-        return 0
-
-
 def check(ks, protocol):
     Protocol.of(protocol).check()
     if not ks or any(int(k) != k or k < 2 for k in ks):
@@ -459,8 +448,7 @@ def run(sets, ks=DEFAULT_KS, methods=None, protocol="upsample", jobs=None, dask=
     if not dask:
         warm_scoring(protocol, device)
         compile_ahead(kinds_for(tasks, ks, methods, device), jobs, on_compiled)
-    # the largest images first, so that no worker is left with a big one while the others idle
-    run_tasks(evaluate_image, sorted(tasks, key=lambda t: -_pixel_count(t.path)), jobs, dask, done, lost)
+    run_tasks(evaluate_image, tasks, jobs, dask, done, lost)
     image_order = {(t.dataset, t.name): i for i, t in enumerate(tasks)}
     method_order = {label: i for i, label in enumerate(evaluation.methods)}
     evaluation.rows.sort(key=lambda r: (image_order[r.dataset, r.image], r.k, method_order[r.method]))
