@@ -56,6 +56,13 @@ def test_dpdown_compile_leaves_nothing_to_compile(tmp_path):
     assert "2 of 2 compiled" in done.stderr
     misses, hits = _fresh_run(warmup.Kind("dpid", 2, "uint8", 3, False), tmp_path)
     assert misses == 0 and hits > 0, (misses, hits)  # loaded, not compiled
+    # avg's kernel was saved by both workers at once (DPID's guidance runs it to float64):
+    # neither variant is lost from the cache's index (jit._serialise_cache_saves)
+    done = subprocess.run([sys.executable, "-m", "dpdown", "compile", "avg", "dpid", "-k", "2", "--no-coverage",
+                           "--image", "rgbf32", "-j", "2"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    misses, hits = _fresh_run(warmup.Kind("avg", 2, "float32", 3, False), tmp_path)
+    assert misses == 0 and hits > 0, (misses, hits)
     misses, _ = _fresh_run(warmup.Kind("dpid", 2, "uint16", 3, False), tmp_path)
     assert misses > 0  # a kind not asked for is compiled on first use (the test can tell)
 

@@ -129,12 +129,43 @@ def _numba():
             return numba
         from numba.core.registry import cpu_target
 
+        _serialise_cache_saves()
         sys.modules["scipy.linalg"] = None  # an import of it raises ImportError, which Numba expects
         try:
             cpu_target.target_context.refresh()  # loads Numba's implementations, numba.np.arraymath among them
         finally:
             sys.modules.pop("scipy.linalg", None)
     return numba
+
+
+def _serialise_cache_saves():
+    """Numba saves a compiled function to its disk cache by reading the function's index,
+    adding the new entry and writing the index back. Two processes saving the same function
+    at once — ``dpdown compile``'s workers, when two methods share a kernel with different
+    argument types (DPID's guidance runs avg's kernel with a float64 output) — could each write
+    an index without the other's entry, and that variant was compiled again by every later
+    process. Here the read-add-write holds a lock file beside the index (POSIX ``flock``;
+    elsewhere Numba's own behaviour is kept)."""
+    try:
+        import fcntl
+    except ImportError:
+        return
+    from numba.core import caching
+
+    save = caching.IndexDataCacheFile.save
+    if getattr(save, "serialised", False):
+        return
+
+    def locked_save(self, key, data):
+        with open(self._index_path + ".lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                return save(self, key, data)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    locked_save.serialised = True
+    caching.IndexDataCacheFile.save = locked_save
 
 
 @functools.lru_cache(maxsize=None)
