@@ -67,6 +67,27 @@ def test_dpdown_compile_leaves_nothing_to_compile(tmp_path):
     assert misses > 0  # a kind not asked for is compiled on first use (the test can tell)
 
 
+STABLE = r"""
+from dpdown.core import warmup
+from dpdown.kernels.jit import Lazy
+from dpdown.methods import lp
+rule = Lazy(lp._finish, bindings=dict(MEAN=True))
+before = rule.digest()
+warmup.warm(warmup.Kind("lp", 2, "float32", 3, False))  # compiles, on an empty cache
+print(before == rule.digest())
+"""
+
+
+def test_a_kernels_digest_does_not_change_when_numba_compiles_it(tmp_path):
+    """A kernel's cache name carries a digest of its code. Taken with marshal, it changed
+    once Numba had compiled the code (marshal marks shared objects by their reference
+    count): a variant named after such a compile (lp at k = 3 after k = 2) was saved under a
+    name a fresh process asking for it alone did not find, and compiled it again."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", STABLE], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True", out.stdout + out.stderr
+
+
 def test_compile_kinds_and_bad_requests():
     kinds = warmup.kinds(["avg", "max"], (2, warmup.COVERAGE), ("rgb8", "rgbf32"))
     assert len(kinds) == 8 and kinds[0] == warmup.Kind("avg", 2, "uint8", 3, False)

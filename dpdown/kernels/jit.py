@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import marshal
 import os
 import sys
 import threading
@@ -53,7 +52,7 @@ class Lazy:
 
     def digest(self):
         """Hash of this function's code and of every lazy function it calls."""
-        h = hashlib.sha1(marshal.dumps(self.py_func.__code__))
+        h = hashlib.sha1(_code_bytes(self.py_func.__code__))
         for name, value in sorted(self.bindings.items()):
             if isinstance(value, Lazy):
                 continue
@@ -111,6 +110,26 @@ class Lazy:
 
     def __call__(self, *args):
         return self.dispatcher(*args)
+
+
+def _code_bytes(code) -> bytes:
+    """A canonical serialisation of a code object, for :meth:`Lazy.digest`. Not
+    ``marshal.dumps``: it marks an object shared by reference or not by its reference count,
+    so one function's bytes (and the kernels' cache names) changed with what else the process
+    had done, and a variant compiled ahead was compiled again in a process that got another
+    name for it."""
+    def const(value):
+        if isinstance(value, types.CodeType):
+            return b"code(" + _code_bytes(value) + b")"
+        if isinstance(value, tuple):
+            return b"(" + b",".join(const(v) for v in value) + b")"
+        if isinstance(value, frozenset):  # iterated in an order that depends on string hashing
+            return b"{" + b",".join(sorted(const(v) for v in value)) + b"}"
+        return repr(value).encode()
+
+    parts = [code.co_code, repr((code.co_names, code.co_varnames, code.co_freevars, code.co_cellvars,
+                                 code.co_argcount, code.co_kwonlyargcount, code.co_flags)).encode()]
+    return b"\0".join(parts + [const(value) for value in code.co_consts])
 
 
 _NUMBA_START = threading.Lock()
