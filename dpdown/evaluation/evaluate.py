@@ -249,16 +249,6 @@ def scored(pixels, protocol):
     return similarity.luma(to_host(pixels))
 
 
-def ssim(target: np.ndarray, image: np.ndarray, border: int = 0) -> float:
-    """SSIM of two float H×W×C images in [0, 1], as the protocol states it."""
-    return similarity.ssim(target, image, border)
-
-
-def psnr(target: np.ndarray, image: np.ndarray, border: int = 0) -> float:
-    """PSNR in dB of two float images in [0, 1] (data range 1); infinite where they are equal."""
-    return similarity.psnr(target, image, border)
-
-
 def compare(target: np.ndarray, image: np.ndarray, border: int = 0) -> tuple[float, float]:
     """``(SSIM, PSNR)`` of two float H×W×C images in [0, 1]."""
     return similarity.score(similarity.prepare(target, border), image)

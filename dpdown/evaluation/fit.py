@@ -81,10 +81,10 @@ def space_for(method: registry.Method, names, k: int, fixed: dict) -> Space:
 
 def metric_function(metric: str):
     """``(target, candidate) → float``, larger is better: ``ssim``, ``psnr`` or ``module:function``."""
-    from . import evaluate
+    from . import similarity
 
     if metric in METRICS:
-        return getattr(evaluate, metric)
+        return getattr(similarity, metric)
     module, sep, name = metric.partition(":")
     if not sep:
         raise ParameterError(f"--metric must be one of {', '.join(METRICS)} or module:function (got {metric!r})")

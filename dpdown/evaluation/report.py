@@ -271,7 +271,8 @@ def to_html(evaluation, paper=False, with_crops=True) -> str:
         cells = "".join(f"<td class={'paper' if c.paper else ('best' if (method, i) in best else 'ours')}>"
                         f"{_number(v, c.metric)}</td>" for i, (v, c) in enumerate(zip(row, columns)))
         body.append(f"<tr><td><code>{html.escape(method)}</code></td>{cells}</tr>")
-    parts = [f"<!doctype html><meta charset=utf-8><meta name=viewport content='width=device-width, initial-scale=1'><title>dpdown eval</title><style>{_STYLE}</style>",
+    parts = ["<!doctype html><meta charset=utf-8><meta name=viewport content='width=device-width, initial-scale=1'>"
+             f"<title>dpdown eval</title><style>{_STYLE}</style>",
              "<h1>How much of the image each method keeps</h1>",
              f"<p>{html.escape(evaluation.protocol_text, quote=False)}</p>",
              f"<p>{evaluation.images} images, {evaluation.pixels / 1e6:.1f} MP, {evaluation.wall:.1f} s; "

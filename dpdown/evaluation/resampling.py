@@ -91,9 +91,7 @@ def resize(pixels, shape, convention: str = "pillow", device: str = "cpu"):
     """float32 H×W×C ``pixels`` resampled to ``shape`` (rows, cols) by ``convention`` (see the
     module), clipped to [0, 1] (a size already equal is returned as it is). On
     ``device="cuda"`` the input may be on the GPU already, and the result stays there."""
-    rows, cols = int(shape[0]), int(shape[1])
-    channels = pixels.shape[2]
-    order = ("cols", "rows") if convention == "pillow" else ("rows", "cols")
+    target = (int(shape[0]), int(shape[1]))
     if device == "cuda":
         from ..kernels import resample_cuda as kernels
         from ..kernels.device import as_device
@@ -103,21 +101,16 @@ def resize(pixels, shape, convention: str = "pillow", device: str = "cpu"):
         from ..kernels import resample as kernels
 
         image = np.ascontiguousarray(pixels, dtype=np.float32)
-    last = [axis for axis in order if (image.shape[1] if axis == "cols" else image.shape[0]) !=
-            (cols if axis == "cols" else rows)][-1:]
-    for axis in order:
-        n_in = image.shape[1] if axis == "cols" else image.shape[0]
-        n_out = cols if axis == "cols" else rows
-        if n_in == n_out:
-            continue
-        index, weight = taps(convention, n_in, n_out)
-        low, high = (0.0, 1.0) if [axis] == last else (-np.inf, np.inf)  # clipped once, at the end
-        out_shape = (image.shape[0], n_out, channels) if axis == "cols" else (n_out, image.shape[1], channels)
+    order = (1, 0) if convention == "pillow" else (0, 1)  # Pillow resamples the columns first, MATLAB the rows
+    passes = [axis for axis in order if image.shape[axis] != target[axis]]
+    for number, axis in enumerate(passes):
+        index, weight = taps(convention, image.shape[axis], target[axis])
+        low, high = (0.0, 1.0) if number == len(passes) - 1 else (-np.inf, np.inf)  # clipped once, at the end
+        out_shape = tuple(target[axis] if a == axis else n for a, n in enumerate(image.shape))
         if device == "cuda":
-            kernel = kernels.along_columns_kernel if axis == "cols" else kernels.along_rows_kernel
-            image = kernels.apply(kernel, image, index, weight, low, high, out_shape)
+            image = kernels.apply(axis, image, index, weight, low, high, out_shape)
         else:
             out = np.empty(out_shape, np.float32)
-            (kernels.along_columns if axis == "cols" else kernels.along_rows)(image, index, weight, low, high, out)
+            (kernels.along_rows if axis == 0 else kernels.along_columns)(image, index, weight, low, high, out)
             image = out
     return image

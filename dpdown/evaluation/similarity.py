@@ -22,10 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ParameterError
+from ..kernels.similarity import TAPS
 
 K1, K2 = 0.01, 0.03
 C1, C2 = K1 ** 2, K2 ** 2  # data range 1
-WINDOW = 11  # taps of the Gaussian window (σ = 1.5, truncated at 3.5σ)
+WINDOW = TAPS.shape[0]  # taps of the Gaussian window (11: σ = 1.5, truncated at 3.5σ)
 
 # ITU-R BT.601 luma of R'G'B' in [0, 1], in the studio range [16, 235]/255 as MATLAB's
 # rgb2ycbcr gives it (and the super-resolution papers after it)
@@ -94,18 +95,18 @@ def prepare(reference, border: int = 0, device: str = "cpu") -> Reference:
     return Reference(pixels, border, mean, variance, device)
 
 
-def _mean_squared_error(reference: Reference, image) -> float:
-    b = reference.border
-    if reference.device == "cuda":
+def _mean_squared_error(x, y, border: int, device: str) -> float:
+    """The mean of ``(x − y)²`` inside ``border``, of two images where ``device``'s kernels read them."""
+    if device == "cuda":
         from ..kernels import similarity_cuda
 
-        sums = similarity_cuda.squared_error_rows(reference.pixels, image, b)
+        sums = similarity_cuda.squared_error_rows(x, y, border)
     else:
         from ..kernels import similarity
 
-        sums = np.empty(reference.shape[0] - 2 * b)
-        similarity.squared_error_rows(reference.pixels, image, b, sums)
-    return math.fsum(sums) / ((reference.shape[0] - 2 * b) * (reference.shape[1] - 2 * b) * reference.shape[2])
+        sums = np.empty(x.shape[0] - 2 * border)
+        similarity.squared_error_rows(x, y, border, sums)
+    return math.fsum(sums) / ((x.shape[0] - 2 * border) * (x.shape[1] - 2 * border) * x.shape[2])
 
 
 def _structural_similarity(reference: Reference, image) -> float:
@@ -123,10 +124,14 @@ def _structural_similarity(reference: Reference, image) -> float:
     return math.fsum(sums) / (rows * cols * channels)
 
 
+def _same_shape(a, b):
+    if tuple(a.shape) != tuple(b.shape):
+        raise ParameterError(f"images of different shapes compared: {tuple(a.shape)} and {tuple(b.shape)}")
+
+
 def _on(reference: Reference, image):
     """``image`` where the reference's kernels read it, checked against its shape."""
-    if tuple(image.shape) != reference.shape:
-        raise ParameterError(f"images of different shapes compared: {reference.shape} and {tuple(image.shape)}")
+    _same_shape(reference.pixels, image)
     return _placed(image, reference.device)
 
 
@@ -138,7 +143,8 @@ def score(reference: Reference, image) -> tuple[float, float]:
     """``(SSIM, PSNR)`` of ``image`` (float H×W×C in [0, 1], the reference's shape; on the GPU
     a host or device array) against a prepared reference."""
     image = _on(reference, image)
-    return _structural_similarity(reference, image), _decibels(_mean_squared_error(reference, image))
+    mse = _mean_squared_error(reference.pixels, image, reference.border, reference.device)
+    return _structural_similarity(reference, image), _decibels(mse)
 
 
 def ssim(reference, image, border: int = 0, device: str = "cpu") -> float:
@@ -149,8 +155,8 @@ def ssim(reference, image, border: int = 0, device: str = "cpu") -> float:
 
 def psnr(reference, image, border: int = 0, device: str = "cpu") -> float:
     """PSNR in dB of two float H×W×C images in [0, 1] (data range 1); infinite where equal."""
+    _same_shape(reference, image)
     if min(reference.shape[:2]) <= 2 * border:
         raise ParameterError(f"{reference.shape[0]}×{reference.shape[1]} pixels compared: nothing is left after "
                              f"shaving {border}")
-    prepared = Reference(_placed(reference, device), border, None, None, device)
-    return _decibels(_mean_squared_error(prepared, _on(prepared, image)))
+    return _decibels(_mean_squared_error(_placed(reference, device), _placed(image, device), border, device))

@@ -16,7 +16,8 @@ once (:func:`moments`) and scores every candidate against them (:func:`ssim_rows
 
 Each output row sums its window's rows first (``n`` contiguous input rows, every channel of a
 row as one vector) and then its columns, in float64 (multiply-adds fused where the CPU has
-them): the separable filter with no full-size intermediate. ``border`` skips that many pixels on every side (the super-resolution papers'
+them): the separable filter with no full-size intermediate. ``border`` skips that many
+pixels on every side (the super-resolution papers'
 "shave") without a copy. A kernel returns one sum per output row, added up by the caller in
 a fixed order, so the result does not depend on the number of threads.
 """

@@ -2,7 +2,8 @@
 
 One thread computes one value of one output pixel (``x`` in the launch grid runs along the
 row, every channel of a pixel side by side, so a warp reads neighbouring values): its
-window's sums directly over the 11×11 footprint. Per-pixel values are then summed per row
+window's sums directly over the 11×11 footprint (:func:`_window_sums`, for the reference's
+statistics and for a candidate alike). Per-pixel values are then summed per row
 by one block per row in a fixed tree order (:func:`row_sums`), so the result does not
 depend on scheduling. Arrays may live on the GPU already; every launch goes on the calling
 thread's stream. This module imports numba.cuda; only ``device="cuda"`` imports it.
@@ -14,11 +15,27 @@ import numpy as np
 from numba import cuda, float64
 
 from .device import stream, to_host
-from .jit import Lazy
+from .jit import Lazy, inline
 from .similarity import TAPS
 
 BLOCK = (128, 2)
 SUM_THREADS = 256
+
+
+@inline
+def _window_sums(x, y, top, left, c):
+    """``(g*y, g*y², g*x·y)`` over the 11×11 window at (top, left), channel ``c``."""
+    a = 0.0
+    b = 0.0
+    ab = 0.0
+    for t in range(TAPS.shape[0]):
+        for s in range(TAPS.shape[0]):
+            w = TAPS[t] * TAPS[s]
+            v = np.float64(y[top + t, left + s, c])
+            a += w * v
+            b += w * (v * v)
+            ab += w * (v * np.float64(x[top + t, left + s, c]))
+    return a, b, ab
 
 
 def _moments(x, border, mean, variance):
@@ -27,16 +44,9 @@ def _moments(x, border, mean, variance):
     if i >= rows or q >= cols * channels:
         return
     j, c = q // channels, q % channels
-    a = 0.0
-    b = 0.0
-    for t in range(TAPS.shape[0]):
-        for s in range(TAPS.shape[0]):
-            w = TAPS[t] * TAPS[s]
-            v = np.float64(x[border + i + t, border + j + s, c])
-            a += w * v
-            b += w * (v * v)
-    mean[i, j, c] = a
-    variance[i, j, c] = b - a * a
+    mu, mu_xx, _ = _window_sums(x, x, border + i, border + j, c)
+    mean[i, j, c] = mu
+    variance[i, j, c] = mu_xx - mu * mu
 
 
 def _ssim(x, y, mean, variance, border, c1, c2, values):
@@ -45,16 +55,7 @@ def _ssim(x, y, mean, variance, border, c1, c2, values):
     if i >= rows or q >= cols * channels:
         return
     j, c = q // channels, q % channels
-    uy = 0.0
-    uyy = 0.0
-    uxy = 0.0
-    for t in range(TAPS.shape[0]):
-        for s in range(TAPS.shape[0]):
-            w = TAPS[t] * TAPS[s]
-            v = np.float64(y[border + i + t, border + j + s, c])
-            uy += w * v
-            uyy += w * (v * v)
-            uxy += w * (v * np.float64(x[border + i + t, border + j + s, c]))
+    uy, uyy, uxy = _window_sums(x, y, border + i, border + j, c)
     ux = mean[i, j, c]
     vx = variance[i, j, c]
     vy = uyy - uy * uy

@@ -175,7 +175,8 @@ def dpp_guidance(work, footprint, guide="lite", filter=BINOMIAL):
     taps = np.asarray(filter, dtype=np.float64).reshape(3, 3)
     args = (work.pixels, work.scale, work.alpha, footprint.rows.start, footprint.cols.start, taps)
     if work.device == "cuda":
-        from ..kernels.walk_cuda import as_device, empty, launch
+        from ..kernels.device import as_device
+        from ..kernels.walk_cuda import empty, launch
 
         out = empty(footprint.shape + (work.channels,))
         launch(_filter_kernel(work), footprint.shape, work.device_pixels, *args[1:3], *map(as_device, args[3:]), out)
