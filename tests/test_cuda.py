@@ -58,12 +58,11 @@ BLOCK_GEOMETRIES = [((13, 11, 3), dict(k=3, stride=2)), ((9, 11, 1), dict(k=2)),
 @pytest.mark.parametrize("shape,geometry", BLOCK_GEOMETRIES, ids=str)
 def test_cuda_block_sizes_compiled_in(monkeypatch, name, params, twin, shape, geometry):
     """The suite compiles no block size in (conftest); here 2 and 3 are, as by default."""
-    from dpdown.kernels import walk
+    from dpdown.kernels.walkers import shared
 
-    monkeypatch.setattr(walk, "COMPILED_BLOCKS", frozenset({2, 3}))
+    monkeypatch.setattr(shared, "COMPILED_BLOCKS", frozenset({2, 3}))
     fp = footprints.plan(shape[:2], k=geometry["k"], stride=geometry.get("stride"))
-    blocks = walk._blocks(fp, "cuda", shape[2])
-    assert (blocks["BOX_ROWS"], blocks["BOX_COLS"]) == (geometry["k"], geometry["k"])
+    assert shared.block_sizes(fp, "cuda") == (geometry["k"], geometry["k"])
     assert_cuda_equals_naive_and_cpu(name, params, twin, shape, geometry)
 
 
@@ -82,9 +81,9 @@ def assert_cuda_equals_naive_and_cpu(name, params, twin, shape, geometry):
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.float32])
 @pytest.mark.parametrize("name", PLAIN)
 def test_cuda_every_method_and_dtype_through_the_api(monkeypatch, name, dtype, blocks):
-    from dpdown.kernels import walk
+    from dpdown.kernels.walkers import shared
 
-    monkeypatch.setattr(walk, "COMPILED_BLOCKS", blocks)  # integer pixels: table lookups in the blocks too
+    monkeypatch.setattr(shared, "COMPILED_BLOCKS", blocks)  # integer pixels: table lookups in the blocks too
     img = random_image((10, 9, 3), dtype, seed=5)
     gpu = dpdown.downscale(img, 3, method=name, device="cuda")
     cpu = dpdown.downscale(img, 3, method=name)

@@ -88,7 +88,7 @@ BLOCK_CASES = [  # one per path through the block loop: (method, parameters, k, 
      lambda im, k: naive.ordinal(im, 2, (0.3, -0.2), k=k)),          # PAIR: r = 2 as scalars
     ("ordinal", dict(pool_range=1), 2, np.float32, lambda im, k: naive.maximum(im, k=k)),  # PAIR, r = 1
     ("dpp", {}, 3, np.float64, lambda im, k: naive.dpp(im, k=k)),    # guided, SCALAR: two sums
-    ("dpp", {}, 2, np.uint8, lambda im, k: naive.dpp(im, k=k)),      # the block rule (walk.BlockKernel)
+    ("dpp", {}, 2, np.uint8, lambda im, k: naive.dpp(im, k=k)),      # the block rule (walkers.block)
 ]
 
 
@@ -99,10 +99,11 @@ def test_block_sizes_compiled_in(monkeypatch, name, params, k, dtype, twin):
     takes the loop sized at run time. Here the size is compiled in (``BOX``), as by default
     for k = 2, 3, 4, and each path through it gives what the naive twin gives: exactly, for
     the paths that write an unsigned output from its integers."""
-    from dpdown.kernels import footprints, walk
-    monkeypatch.setattr(walk, "COMPILED_BLOCKS", frozenset({k}))
+    from dpdown.kernels import footprints
+    from dpdown.kernels.walkers import shared
+    monkeypatch.setattr(shared, "COMPILED_BLOCKS", frozenset({k}))
     img = random_image((3 * k + 1, 4 * k + 1, 3), dtype, seed=k)  # the edge cuts the last blocks short
-    assert walk._blocks(footprints.window(img.shape[:2], k), "cpu")["BOX_COLS"] == k
+    assert shared.block_sizes(footprints.window(img.shape[:2], k), "cpu")[1] == k
     out = run_final(name, img, params, dict(k=k))
     if isinstance(twin, str):
         np.testing.assert_array_equal(out, naive.integer_pool(img, twin, k=k))

@@ -103,13 +103,13 @@ def test_block_rules_equal_the_walkers(monkeypatch, name, params, dtype, shape, 
     size in, as by default (the suite compiles none, conftest)."""
     import importlib
 
-    from dpdown.kernels import walk
+    from dpdown.kernels.walkers import block, shared
 
     module = importlib.import_module("dpdown.methods." + ("softpool" if name == "lip" else name))
-    monkeypatch.setattr(walk, "COMPILED_BLOCKS", frozenset({2, 3, 4}))
+    monkeypatch.setattr(shared, "COMPILED_BLOCKS", frozenset({2, 3, 4}))
     ran = []
-    variant = walk.BlockKernel.variant
-    monkeypatch.setattr(walk.BlockKernel, "variant", lambda self, *args: ran.append(self.name) or variant(self, *args))
+    plan = block.BlockKernel.plan
+    monkeypatch.setattr(block.BlockKernel, "plan", lambda self, *args: ran.append(self.name) or plan(self, *args))
     img = random_image(shape, dtype, seed=sum(shape))
     blocks = run_final(name, img, params, geometry)
     assert ran, "the block rule did not run"
@@ -127,7 +127,7 @@ def test_softpool_constant_table_equals_the_table_passed_in(monkeypatch, params,
 
     img = random_image(shape, np.uint8, seed=sum(shape))
     constant = run_final("softpool", img, params, geometry)
-    assert any(separable._variants for _, separable in softpool._UNIT.values())
+    assert any(separable.variants for _, separable in softpool._UNIT.values())
     monkeypatch.setattr(softpool, "_unit_kernels", lambda work: (softpool._BOUNDED, softpool._BOUNDED))
     np.testing.assert_array_equal(constant, run_final("softpool", img, params, geometry))
 

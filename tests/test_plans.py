@@ -1,4 +1,4 @@
-"""A kernel's compile-time choices, from the one pure function that makes them (walk.separable_plan).
+"""A kernel's compile-time choices, from the one pure function that makes them (walkers.separable.separable_plan).
 
 What each choice does to the numbers is tested against the naive twins elsewhere; here, that
 the plan chooses what the walker's comments say it does, for the cases that select each path.
@@ -7,19 +7,20 @@ the plan chooses what the walker's comments say it does, for the cases that sele
 import numpy as np
 
 from dpdown.core.working import to_working
-from dpdown.kernels import footprints, walk
+from dpdown.kernels import footprints
+from dpdown.kernels.walkers import separable, shared
 from dpdown.methods import avg, extrema, lp, ordinal, softpool
 
 
 def plan(kernel, img, final=True, params=(), blocks=frozenset({2, 3, 4}), **geometry):
     work = to_working(img, False)
     footprint = footprints.plan(work.shape, **geometry)
-    real = walk.COMPILED_BLOCKS
-    walk.COMPILED_BLOCKS = blocks
+    real = shared.COMPILED_BLOCKS
+    shared.COMPILED_BLOCKS = blocks
     try:
-        return walk.separable_plan(kernel, work, "cpu", np.asarray(params, float), footprint, final)
+        return separable.separable_plan(kernel, work, "cpu", np.asarray(params, float), footprint, final)
     finally:
-        walk.COMPILED_BLOCKS = real
+        shared.COMPILED_BLOCKS = real
 
 
 RGB8 = np.zeros((12, 12, 3), np.uint8)
@@ -67,3 +68,53 @@ def test_softpool_looks_terms_up_on_integer_images_only():
 def test_constants_are_the_fields_in_capitals():
     p = plan(avg._kernel, RGB8, k=2)
     assert p.constants()["INT_SUM"] == 1 and "PRELOAD_ROWS" not in p.constants()
+
+
+def test_every_plan_binds_only_declared_names():
+    """Each constant a plan binds is declared in kernels/rules.py, where a reader looks for it."""
+    from dpdown.kernels import rules
+    from dpdown.methods import dpid, dpp
+
+    work = to_working(RGB8, False)
+    fp = footprints.plan(work.shape, k=2)
+    kernels = [avg._kernel, ordinal._KERNEL, softpool._BOUNDED, dpid.for_lambda(dpid._KERNELS, 1.0),
+               dpp.for_lambda(dpp._LITE, 1.0)]
+    for kernel in kernels:
+        for target in kernel.targets:
+            plan = with_blocks(lambda: kernel.plan(work, target, fp, np.asarray((2.0, 1.0, 0.0)), True))
+            undeclared = [n for n in plan.constants() if not hasattr(rules, n)]
+            assert not undeclared, (kernel.name, target, undeclared)
+
+
+def test_the_footprint_walker_has_one_cpu_variant_for_every_k_and_sizes_its_cuda_arrays():
+    from dpdown.kernels.walkers.footprint import footprint_plan
+    from dpdown.methods import dpid
+
+    kernel = dpid.for_lambda(dpid._KERNELS, 1.0)
+    work = to_working(RGB8, False)
+    params = np.asarray((1.0,))
+    cpu = {footprint_plan(kernel, work, "cpu", footprints.plan(work.shape, k=k), params) for k in (2, 3, 5)}
+    assert len(cpu) == 1 and next(iter(cpu)).acc_width is None
+    gpu = footprint_plan(kernel, work, "cuda", footprints.plan(work.shape, k=3), params)
+    assert gpu.acc_width == kernel.rule["acc_width"](3, params) and gpu.preload_cols >= 1
+
+
+def test_the_block_walker_sums_integers_only_where_values_decode_linearly():
+    from dpdown.kernels.walkers.block import block_plan
+
+    def block(img, **options):
+        work = to_working(img, False, **options)
+        return with_blocks(lambda: block_plan(work, footprints.plan(work.shape, k=2)))
+
+    assert (block(RGB8).integer, block(RGB8).sum_type, block(RGB8).box_rows) == (True, np.int64, 2)
+    assert not block(RGBF).integer and block(RGBF).sum_type is np.float64
+    assert not block(RGB8, linear=True).integer  # sRGB decoded by a table: float sums
+
+
+def with_blocks(make, blocks=frozenset({2, 3, 4})):
+    real = shared.COMPILED_BLOCKS
+    shared.COMPILED_BLOCKS = blocks
+    try:
+        return make()
+    finally:
+        shared.COMPILED_BLOCKS = real

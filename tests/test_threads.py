@@ -47,9 +47,9 @@ def test_threaded_kernels_equal_naive_on_any_thread_count(threaded, name, params
 @pytest.mark.parametrize("name,twin", [("dpp", lambda im, g: naive.dpp(im, **g)),
                                        ("softpool", lambda im, g: naive.softpool(im, 1.0, **g))], ids=["dpp", "softpool"])
 def test_threaded_block_rules(threaded, monkeypatch, name, twin):
-    from dpdown.kernels import walk
+    from dpdown.kernels.walkers import shared
 
-    monkeypatch.setattr(walk, "COMPILED_BLOCKS", frozenset({2}))  # as by default (the suite: none)
+    monkeypatch.setattr(shared, "COMPILED_BLOCKS", frozenset({2}))  # as by default (the suite: none)
     _equal_naive_on_any_thread_count(threaded, name, {}, twin, np.uint8, dict(k=2))
 
 
@@ -67,7 +67,7 @@ def test_kernels_are_compiled_for_threads(threaded):
     from dpdown.methods import avg
 
     dpdown.downscale(random_image((8, 8, 3), np.uint8), 2, method="avg")
-    compiled = [d for lazy in avg._kernel._variants.values() for (_, parallel), d in lazy._compiled.items()
+    compiled = [d for lazy in avg._kernel.variants.values() for (_, parallel), d in lazy._compiled.items()
                 if parallel]
     assert compiled and all(d.targetoptions["parallel"] for d in compiled)
 

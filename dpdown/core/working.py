@@ -5,7 +5,7 @@ Kernels read the caller's array in its own dtype: an integer image is seen as va
 always the last axis (a gray image gets a length-1 axis, as a view). Colour is pooled
 premultiplied by alpha when the image has an alpha channel, so fully transparent pixels
 carry no colour into their neighbours; the way back (alpha divided out, rounding to the
-caller's dtype) happens as each output pixel is written: ``walk.store``.
+caller's dtype) happens as each output pixel is written: ``kernels.walkers.shared.store``.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ class Working:
     scale: float         # multiply a stored value by this to get its working value
     alpha: int           # index of the alpha channel, or -1
     squeeze: bool        # the caller gave a 2-D array
-    channel_pool: tuple = (0, 1)  # (mode, size) of pooling across channels, see walk.load_pixel
+    channel_pool: tuple = (0, 1)  # (mode, size) of pooling across channels, see walkers.shared.load_pixel
     out_channels: int = 0         # channels each pixel has once loaded (after channel pooling)
-    final: bool = False           # the method's last pass writes the caller's dtype (see walk.run)
+    final: bool = False           # the method's last pass writes the caller's dtype (see walkers.launch.run)
     device_pixels: object = None  # ``pixels`` in GPU memory when the kernels run there
     linear: bool = False          # colour decoded from sRGB to linear light on load (dpdown.kernels.colour)
 
@@ -82,7 +82,7 @@ def to_working(img, has_alpha: bool | None = None, channel_pool: str | None = No
     if channel_pool is None:
         return Working(pixels, scale, channels - 1 if has_alpha else -1, squeeze, (0, 1), channels,
                        linear=bool(linear))
-    from ..kernels.walk import CHANNEL_POOLS, TOPK
+    from ..kernels.walkers.shared import CHANNEL_POOLS, TOPK
 
     if channel_pool not in CHANNEL_POOLS:
         raise ParameterError(f"unknown channel pooling {channel_pool!r}; choose one of {', '.join(CHANNEL_POOLS)}")

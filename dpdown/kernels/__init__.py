@@ -1,8 +1,8 @@
 """The machine layer: Numba kernels for the CPU and their numba.cuda twins.
 
-``jit`` (lazy, cached compilation), ``walk`` (the footprint, separable and block walkers a
-method's rule runs on) and ``walk_cuda`` (their CUDA twins), ``rules`` (the constants and
-rule functions a variant binds, declared once for both), ``footprints`` (which input pixels,
+``jit`` (lazy, cached compilation), ``walkers`` (the footprint, separable and block walkers a
+method's rule runs on, their CUDA twins, and ``launch.run``), ``rules`` (the constants and
+rule functions a variant binds, declared once for all), ``footprints`` (which input pixels,
 with which weights, each output pixel covers), ``reductions`` (what a separable walker
 keeps), and the helpers kernels inline: ``colour`` (sRGB), ``powers`` (x^λ), ``rng``
 (counter-based random numbers), ``device`` (the GPU, its streams and buffers). Imports

@@ -4,8 +4,8 @@ Pooling averages numbers. Averaged as stored (sRGB-encoded, roughly the cube roo
 a fine pattern of bright and dark pixels comes out darker than the light it sends, and a
 saturated line on a grey ground loses its colour: the dark halos and desaturated fine detail
 of Pillow issue #1604 and of every gamma-unaware resizer. With ``linear=True`` each colour
-value is decoded to linear light as it is loaded (:func:`dpdown.kernels.walk.load_pixel`) and encoded
-back as the output pixel is stored (:func:`dpdown.kernels.walk.store`); alpha is never encoded.
+value is decoded to linear light as it is loaded (:func:`dpdown.kernels.walkers.shared.load_pixel`) and encoded
+back as the output pixel is stored (:func:`dpdown.kernels.walkers.shared.store`); alpha is never encoded.
 
 For integer images the decoding is a lookup table of all 2⁸ (or, on the CPU, 2¹⁶) values,
 bound into the compiled kernel as a constant, so linear light costs one load per value;

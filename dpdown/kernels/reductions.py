@@ -1,7 +1,7 @@
 """How a separable rule reduces a footprint's per-pixel terms: the values of ``REDUCE``.
 
-Shared by the CPU walkers (:mod:`dpdown.kernels.walk`) and their CUDA twins
-(:mod:`dpdown.kernels.walk_cuda`), which each compile the choice in.
+Shared by the separable walker (:mod:`dpdown.kernels.walkers.separable`) and its CUDA twin,
+which each compile the choice in (:mod:`dpdown.kernels.walkers.folds`).
 
 ``SUM``
     add the terms (avg, sum, Lp, power-average, stochastic's expectation);

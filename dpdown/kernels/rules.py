@@ -1,9 +1,10 @@
-"""What the walkers share: the names a kernel variant binds, declared with what each means.
+"""The names a kernel variant binds, declared with what each means.
 
-The CPU walkers (:mod:`dpdown.kernels.walk`) and their CUDA twins
-(:mod:`dpdown.kernels.walk_cuda`) are templates: Python functions whose compile-time
-constants and rule functions are free names, bound per variant by :func:`jit.specialise`.
-Both import those names from here, so every name a kernel uses is declared in one place.
+The walkers (:mod:`dpdown.kernels.walkers`) and their CUDA twins are templates: Python
+functions whose compile-time constants and rule functions are free names, bound per variant
+(:func:`dpdown.kernels.walkers.launch.variant`) from its plan (``walkers.shared.Plan`` and
+each walker's own). All import those names from here, so every name a kernel uses is
+declared in one place.
 """
 
 import numpy as np
@@ -14,9 +15,10 @@ from .reductions import SUM
 # ---- compile-time constants --------------------------------------------------------------
 #
 # A kernel variant is the template compiled with these names bound to the values of its plan
-# (jit.specialise; walk.PoolingKernel.variant, and walk.SeparablePlan for the separable
-# walker). They are declared here so that a reader finds what each means; the values below
-# are those of a generic variant, and no compiled kernel reads them unbound.
+# (each plan field is the constant of its name in capitals: walkers.shared.Plan,
+# FootprintPlan, SeparablePlan, BlockPlan). They are declared here so that a reader finds what
+# each means; the values below are those of a generic variant, and no compiled kernel reads
+# them unbound.
 CHANNELS = 0          # channels per pixel, compiled in for 1-4 (0: read from the image)
 ALPHA = -1            # index of the alpha channel (always the last), or -1
 CHANNEL_POOL = 0      # channel pooling: NONE, MAX, MIN, MEAN or TOPK (below)
@@ -26,7 +28,7 @@ REDUCE = SUM          # separable walker: SUM, MAX_OF, MIN_OF or TOP (dpdown.ker
 GUIDED = False        # separable walker: the terms read a guide value per output pixel (DPP)
 CONSTANT_WEIGHTS = False  # separable walker: the weight table is compiled in (WEIGHTS)
 WEIGHTS = np.zeros(1)     # that table
-# the rest of the separable walker's choices: see SeparablePlan
+# the rest of the separable walker's choices: see walkers.separable.SeparablePlan
 USE_LUT = RAW = EXACT = PAIR = SCALAR = WEIGHTED = False
 TOP_R = RAW_SLOTS = INT_SUM = BOX_ROWS = BOX_COLS = 0
 SUMS = 1
@@ -61,4 +63,6 @@ pair = unbound("pair")              # separable walker, PAIR: the output from th
 guide = unbound("guide")            # block walker: a block's guide value
 weight = unbound("weight")          # block walker: (stored, v, g, params) → a value's weight
 decode = unbound("decode")          # a stored value to a working one (colour.decoder)
+load = unbound("load")              # CUDA walkers: a footprint pixel into a thread's array (each twin's own)
+visit = unbound("visit")            # CUDA walkers: that pixel folded into the thread's state (each twin's own)
 linear_to_srgb = colour.linear_to_srgb

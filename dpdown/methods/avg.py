@@ -9,7 +9,8 @@ Lite-DPP's guidance are this same mean. The sum is not normalised: integer image
 to the dtype's range, as SoftPool's Table 1 scores for it suggest.
 """
 
-from ..kernels.walk import exact_mean, exact_sum, identity, run, separable_kernel
+from ..kernels.walkers.launch import run
+from ..kernels.walkers.separable import exact_mean, exact_sum, identity, separable_kernel
 from .registry import Method, register
 
 

@@ -25,7 +25,8 @@ from ..kernels.device import on_gpu
 from ..kernels.jit import Lazy, jit, prange
 from ..kernels.powers import for_lambda, per_lambda
 from ..kernels.rules import ALPHA, unbound
-from ..kernels.walk import pooling_kernel, run
+from ..kernels.walkers.footprint import pooling_kernel
+from ..kernels.walkers.launch import run
 from .avg import average, box_mean
 from .registry import Method, Param, register
 
@@ -77,7 +78,7 @@ _smooth_121_cuda = Lazy(_smooth_121_cuda)
 def guidance(avg):
     """``avg`` filtered with [1 2 1; 2 4 2; 1 2 1]; taps outside the grid dropped, the rest renormalised."""
     if on_gpu(avg):
-        from ..kernels.walk_cuda import empty_like, launch
+        from ..kernels.walkers.window_cuda import empty_like, launch
 
         out = empty_like(avg)
         launch(_smooth_121_cuda, avg.shape[:2], avg, out)

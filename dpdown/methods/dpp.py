@@ -24,7 +24,11 @@ from ..kernels import colour
 from ..kernels.jit import Lazy, inline, jit, prange, specialise
 from ..kernels.powers import for_lambda, per_lambda
 from ..kernels.rules import CHANNELS, INTEGER, SUM_TYPE, decode, unbound, weight
-from ..kernels.walk import block_kernel, load_pixel, pixel_loader, pooling_kernel, run, separable_kernel, tiling
+from ..kernels.walkers.block import block_kernel, tiling
+from ..kernels.walkers.footprint import pooling_kernel
+from ..kernels.walkers.launch import run
+from ..kernels.walkers.separable import separable_kernel
+from ..kernels.walkers.shared import load_pixel, pixel_loader
 from .avg import average, box_mean
 from .registry import Method, Param, register
 
@@ -142,7 +146,7 @@ _SEPARABLE = per_lambda(lambda name, f: separable_kernel(f"dpp_sep_{name}", None
                                                          weight=_weight_for(f)))
 
 
-# Lite-DPP as a block rule (walk.py): where the footprints tile the image in blocks, each
+# Lite-DPP as a block rule (kernels/walkers/block.py): where the footprints tile the image in blocks, each
 # block's mean and weighted mean come straight from its values — no guidance image written
 # and read again.
 
@@ -176,7 +180,7 @@ def dpp_guidance(work, footprint, guide="lite", filter=BINOMIAL):
     args = (work.pixels, work.scale, work.alpha, footprint.rows.start, footprint.cols.start, taps)
     if work.device == "cuda":
         from ..kernels.device import as_device
-        from ..kernels.walk_cuda import empty, launch
+        from ..kernels.walkers.window_cuda import empty, launch
 
         out = empty(footprint.shape + (work.channels,))
         launch(_filter_kernel(work), footprint.shape, work.device_pixels, *args[1:3], *map(as_device, args[3:]), out)

@@ -7,7 +7,8 @@ Per channel. With a coverage footprint every pixel with a positive coverage take
 """
 
 from ..kernels.reductions import MAX_OF, MIN_OF
-from ..kernels.walk import exact_value, identity, run, separable_kernel
+from ..kernels.walkers.launch import run
+from ..kernels.walkers.separable import exact_value, identity, separable_kernel
 from .registry import Method, register
 
 

@@ -19,7 +19,8 @@ import numpy as np
 from .._version import __version__
 from ..errors import ParameterError
 from ..kernels.footprints import Footprint, tile_axis
-from ..kernels.walk import pooling_kernel, run
+from ..kernels.walkers.footprint import pooling_kernel
+from ..kernels.walkers.launch import run
 from .registry import Method, Param, register
 
 

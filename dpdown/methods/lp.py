@@ -13,7 +13,8 @@ import numpy as np
 
 from ..kernels.powers import for_lambda, per_lambda
 from ..kernels.rules import unbound
-from ..kernels.walk import exact_mean, exact_sum, run, separable_kernel
+from ..kernels.walkers.launch import run
+from ..kernels.walkers.separable import exact_mean, exact_sum, separable_kernel
 from .registry import Method, Param, register
 
 power = unbound("power")  # (x², p) → |x|^p, bound per p class (powers.per_lambda)

@@ -16,7 +16,9 @@ k = 4).
 import numpy as np
 
 from ..errors import ParameterError
-from ..kernels.walk import pooling_kernel, run, separable_kernel
+from ..kernels.walkers.footprint import pooling_kernel
+from ..kernels.walkers.launch import run
+from ..kernels.walkers.separable import separable_kernel
 from .avg import mean
 from .extrema import extremum
 from .registry import Method, Param, register

@@ -21,7 +21,8 @@ import numpy as np
 from ..errors import ParameterError
 from ..kernels.reductions import TOP
 from ..kernels.rules import TOP_R
-from ..kernels.walk import identity, run, separable_kernel
+from ..kernels.walkers.launch import run
+from ..kernels.walkers.separable import identity, separable_kernel
 from .registry import Method, Param, register
 
 MAX_RANGE = 64

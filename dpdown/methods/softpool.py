@@ -19,7 +19,10 @@ import numpy as np
 from ..errors import ParameterError
 from ..kernels import colour
 from ..kernels.rules import WEIGHTS, unbound
-from ..kernels.walk import block_kernel, pooling_kernel, run, separable_kernel, tiling
+from ..kernels.walkers.block import block_kernel, tiling
+from ..kernels.walkers.footprint import pooling_kernel
+from ..kernels.walkers.launch import run
+from ..kernels.walkers.separable import separable_kernel
 from .registry import Method, Param, register
 
 logit = unbound("logit")  # (px, c, params, at) → the logit of channel c, bound per method (SoftPool or LIP)
@@ -86,7 +89,7 @@ BOUNDED_BETA = 700.0  # e^700 < float64's maximum, e^-700 > its smallest normal 
 # The paper's SoftPool (β = 1) on uint8 images, the default, has its table compiled in as a
 # constant: LLVM then vectorises the lookups, which it cannot do from a table passed in
 # (nothing tells it the table and the output do not overlap). Where the footprints tile the
-# image in blocks it runs as a block rule (walk.py), elsewhere on the separable walker. A
+# image in blocks it runs as a block rule (kernels/walkers/block.py), elsewhere on the separable walker. A
 # constant is one compilation per table, so only this default has one.
 
 def _table_weight(stored, v, g, params):

@@ -19,7 +19,9 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..kernels.rng import key, uniform_at
-from ..kernels.walk import pooling_kernel, run, separable_kernel
+from ..kernels.walkers.footprint import pooling_kernel
+from ..kernels.walkers.launch import run
+from ..kernels.walkers.separable import separable_kernel
 from .registry import Method, Param, register
 
 DEFAULT_SEED = 0
