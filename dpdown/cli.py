@@ -130,6 +130,15 @@ def _sr_conventions(func):
              "super-resolution papers do.")(func)
 
 
+def _protocol_of(compare, channel, shave, resample_filter) -> evaluate.Protocol:
+    """The :class:`~dpdown.evaluation.evaluate.Protocol` of ``--protocol`` and the
+    :func:`_sr_conventions` (``--shave`` a number of pixels or k), checked: a usage error
+    before any image is read."""
+    protocol = evaluate.Protocol(compare, channel, int(shave) if shave.isdigit() else shave, resample_filter)
+    protocol.check()
+    return protocol
+
+
 def _image_sets(func):
     """``[FOLDER]...`` and ``--dataset NAME``: the images of eval and fit."""
     func = click.option("--dataset", "names", multiple=True, type=click.Choice(list(datasets.NAMED)),
@@ -494,9 +503,7 @@ def eval_cmd(folders, names, ks, method_texts, protocol, channel, shave, resampl
     from rich.markup import escape
 
     specs = [evaluate.parse_method(text) for text in method_texts] or None  # usage errors before any image
-    protocol = evaluate.Protocol(protocol, channel, shave if shave == "k" else int(shave) if shave.isdigit() else shave,
-                                 resample_filter)
-    protocol.check()
+    protocol = _protocol_of(protocol, channel, shave, resample_filter)
     with _notices():  # said now, before the run: e.g. only part of a named set installed
         sets = datasets.resolve(folders, names)
     ks = ks or evaluate.DEFAULT_KS
@@ -584,15 +591,18 @@ Examples:
   dpdown fit photos/ --method dpp -k 2 --params alpha,lambda --metric ssim -o dpp-fitted.json
   dpdown fit --dataset urban --method dpp:guide=full -k 2 --params filter -o full-dpp.json
   dpdown fit photos/ --method gated -k 2 --params gate-weights --metric psnr -o gated.json
+  dpdown fit ~/data/Urban100 -m dpid -k 2 --channel y --shave k --filter matlab -o dpid-y.json
   dpdown scale in.png -k 2 --params-file dpp-fitted.json -o out.png
 
 \b
 The images (FOLDER, recursive, and/or --dataset) are split by a seeded shuffle
 into training and held-out images; each gives its centre --patch. SciPy's
 bounded Powell search maximises the mean metric over the training patches,
-under the eval protocol; the file records the method, all its parameters, the
-metric on both splits for the defaults and the fitted values, the data and the
-protocol. --method may fix other parameters: dpp:guide=full:variant=asym.""")
+scored exactly as 'dpdown eval' scores an image under the same --protocol,
+--channel, --shave and --filter; the file records the method, all its
+parameters, the metric on both splits for the defaults and the fitted values,
+the data and the protocol. --method may fix other parameters:
+dpp:guide=full:variant=asym.""")
 @_image_sets
 @click.option("-m", "--method", "method_text", required=True, metavar="NAME[:key=value...]",
               help="The method, with any parameters to hold fixed.")
@@ -603,6 +613,7 @@ protocol. --method may fix other parameters: dpp:guide=full:variant=asym.""")
 @click.option("--metric", default="ssim", show_default=True, metavar="ssim|psnr|MODULE:FUNC",
               help="What to maximise: ssim, psnr, or a function f(original, pooled_as_compared) → float.")
 @_PROTOCOL
+@_sr_conventions
 @click.option("--held-out", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.3,
               show_default=True, help="Share of the images held out for the report.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the split.")
@@ -614,14 +625,15 @@ protocol. --method may fix other parameters: dpp:guide=full:variant=asym.""")
               help="Parameters file to write (JSON).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or result table.")
-def fit_cmd(folders, names, method_text, k, param_names, metric, protocol, held_out, seed, patch, max_evals,
-            output, overwrite, quiet):
+def fit_cmd(folders, names, method_text, k, param_names, metric, protocol, channel, shave, resample_filter, held_out,
+            seed, patch, max_evals, output, overwrite, quiet):
     """Fit a method's continuous parameters to images by the evaluation metric."""
     from rich.console import Console
     from rich.table import Table
 
     from .evaluation import fit
 
+    protocol = _protocol_of(protocol, channel, shave, resample_filter)
     _refuse_existing(output, overwrite)
     sets = datasets.resolve(folders, names)
     chosen = [n.strip() for n in param_names.split(",") if n.strip()] if param_names else None
@@ -636,6 +648,8 @@ def fit_cmd(folders, names, method_text, k, param_names, metric, protocol, held_
         for label, row in (("training", result.train), ("held-out", result.held_out)):
             table.add_row(label, str(row["images"]), f"{row['default']:.4f}", f"{row['fitted']:.4f}")
         console.print(table)
+        console.print(f"k = {result.k}, protocol {result.protocol}, channel {result.channel}, shave {result.shave}, "
+                      f"filter {result.filter}")
         shown = ", ".join(f"{n}={_show(result.params[n])}" for n in result.fitted)
         console.print(f"{shown} after {result.evaluations} evaluations, {result.seconds:.1f} s -> {output}")
 

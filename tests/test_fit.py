@@ -1,4 +1,5 @@
-"""dpdown fit: search spaces from the registry, the split, known optima, CLI."""
+"""dpdown fit: search spaces from the registry, the split, known optima, the eval's protocol
+(the super-resolution conventions included), CLI."""
 
 import json
 
@@ -10,7 +11,7 @@ from PIL import Image
 import dpdown
 from dpdown.cli import cli
 from dpdown.errors import ParameterError
-from dpdown.evaluation import datasets, fit
+from dpdown.evaluation import datasets, evaluate, fit
 from dpdown.methods import registry
 
 from conftest import photo_crop
@@ -75,12 +76,17 @@ def test_known_optimum_of_a_mask(boards):
     assert 0.5 + 0.5 / (1 + np.exp(-(w[0] + w[3]))) == pytest.approx(0.8, abs=2e-3)
 
 
-def test_ssim_fit_never_ends_below_its_start(tmp_path):
+@pytest.fixture
+def photos(tmp_path):
     root = tmp_path / "photos"
     root.mkdir()
     for i, name in enumerate(("flower.png", "keong_macan.png", "bliznaca.png")):
         Image.fromarray(photo_crop(name, box=(100, 100, 40, 36))).save(root / f"{i}.png")
-    result = fit.fit(datasets.resolve([str(root)]), "softpool", 2, None, "ssim", "upsample", max_evals=15)
+    return root
+
+
+def test_ssim_fit_never_ends_below_its_start(photos):
+    result = fit.fit(datasets.resolve([str(photos)]), "softpool", 2, None, "ssim", "upsample", max_evals=15)
     assert result.fitted == ["beta"] and result.train["fitted"] >= result.train["default"] - 1e-12
     assert result.evaluations <= 15 + 5  # Powell finishes its current line search
 
@@ -143,3 +149,88 @@ def test_python_api(boards, tmp_path):
                                metric="test_fit:toward_point_eight", protocol="reference", patch=0, max_evals=60)
     result.save(tmp_path / "f.json")
     assert dpdown.load_params(tmp_path / "f.json")["mix"] == pytest.approx(0.6, abs=1e-3)
+    record = json.loads((tmp_path / "f.json").read_text())
+    assert (record["protocol"], record["channel"], record["shave"], record["filter"]) == \
+        ("reference", "rgb", 0, "pillow")
+    with pytest.raises(ParameterError, match="--filter must be one of"):
+        dpdown.fit_method(str(tmp_path / "boards"), method="mixed", k=2, filter="bilinear")
+
+
+def _as_evaluated(paths, k, method, params, protocol, index):
+    """The mean over ``paths`` of what ``dpdown eval``'s unit of work (one image) reports for
+    ``method`` with ``params``: SSIM (``index`` 0) or PSNR (1)."""
+    spec = evaluate.MethodSpec(method, tuple(params.items()))
+    values = []
+    for path in paths:
+        done = evaluate.evaluate_image(evaluate.ImageTask("photos", path, path, (k,), (spec,), protocol))
+        assert not done.error, done.error
+        values.append((done.rows[0].ssim, done.rows[0].psnr)[index])
+    return float(np.mean(values))
+
+
+def test_cli_fit_scores_as_eval_with_the_super_resolution_conventions(photos, tmp_path):
+    """--channel y --shave 2 --filter matlab: the default and fitted figures on both splits are
+    what the evaluation reports for those parameters on those images; the file and the summary
+    say the options."""
+    out = tmp_path / "y.json"
+    result = CliRunner().invoke(cli, ["fit", str(photos), "-m", "mixed", "-k", "2", "--patch", "0",
+                                      "--max-evals", "12", "--channel", "y", "--shave", "2", "--filter", "matlab",
+                                      "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "protocol upsample, channel y, shave 2, filter matlab" in result.output
+    record = json.loads(out.read_text())
+    assert (record["protocol"], record["channel"], record["shave"], record["filter"]) == ("upsample", "y", 2, "matlab")
+    protocol = evaluate.Protocol("upsample", "y", 2, "matlab")
+    train, held = fit.split(sorted(str(p) for p in photos.iterdir()), 0.3, 0)
+    defaults = registry.get("mixed").resolve({})
+    for paths, figures in ((train, record["train"]), (held, record["held_out"])):
+        assert figures["default"] == pytest.approx(_as_evaluated(paths, 2, "mixed", defaults, protocol, 0), abs=1e-12)
+        assert figures["fitted"] == pytest.approx(_as_evaluated(paths, 2, "mixed", record["params"], protocol, 0),
+                                                  abs=1e-12)
+    assert record["params"]["mix"] != defaults["mix"]  # the fitted figures are not the defaults'
+    assert record["train"]["fitted"] > record["train"]["default"]
+    assert fit.load(out) == {"method": "mixed", "mix": record["params"]["mix"]}
+
+
+def test_psnr_fit_with_shave_k_and_reference_scores_as_eval(photos):
+    protocol = evaluate.Protocol("reference", "rgb", "k", "matlab")
+    sets = datasets.resolve([str(photos)])
+    result = dpdown.fit_method(str(photos), method="lp", k=2, metric="psnr", protocol="reference", shave="k",
+                               filter="matlab", patch=0, max_evals=4)
+    assert (result.protocol, result.channel, result.shave, result.filter) == ("reference", "rgb", "k", "matlab")
+    (_, _, paths), = sets
+    train, _ = fit.split(paths, 0.3, 0)
+    assert result.train["fitted"] == pytest.approx(_as_evaluated(train, 2, "lp", result.params, protocol, 1),
+                                                   abs=1e-9)
+
+
+def test_files_without_the_conventions_still_load(tmp_path):
+    # a file written before --channel/--shave/--filter were recorded
+    old = {"method": "mixed", "params": {"mix": 0.25}, "fitted": ["mix"], "k": 2, "metric": "ssim",
+           "protocol": "upsample", "data": ["boards"]}
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    params, k = fit.load_with_k(tmp_path / "old.json")
+    assert params == {"method": "mixed", "mix": 0.25} and k == 2
+
+
+@pytest.mark.parametrize("args,text", [
+    (["--channel", "lab"], "--channel"),
+    (["--shave", "two"], "--shave must be a number of pixels or k"),
+    (["--shave", "-1"], "--shave"),
+    (["--filter", "lanczos"], "--filter"),
+])
+def test_cli_fit_bad_conventions(boards, tmp_path, args, text):
+    result = CliRunner().invoke(cli, ["fit", str(tmp_path / "boards"), "-m", "mixed", "-k", "2", *args,
+                                      "-o", str(tmp_path / "f.json")])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("dpdown: error:") and text in lines[0], result.output
+    assert not (tmp_path / "f.json").exists()
+
+
+def test_cli_fit_y_channel_of_grey_images_is_one_error(boards, tmp_path):
+    result = CliRunner().invoke(cli, ["fit", str(tmp_path / "boards"), "-m", "mixed", "-k", "2", "--channel", "y",
+                                      "-q", "-o", str(tmp_path / "f.json")])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and "board" in lines[0] and "needs an RGB image" in lines[0], result.output

@@ -6,6 +6,11 @@ images instead: maximise the mean metric (SSIM or PSNR under an evaluation proto
 :mod:`dpdown.evaluation.evaluate`, or a user's function) over a training split with SciPy's bounded
 Powell search, and report the metric on a held-out split next to the defaults'.
 
+The protocol is the whole :class:`~dpdown.evaluation.evaluate.Protocol` of ``dpdown eval``: how
+images are compared (``upsample``/``reference``), the channel scored (``rgb``/``y``), the border
+shaved and the resampling filter (``pillow``/``matlab``); each patch is scored as ``dpdown eval``
+scores an image, by the same functions.
+
 The images are split by a seeded shuffle of their sorted paths. Each contributes one
 centre patch (``patch×patch``, cut to a multiple of k; 0 = the whole image), read once, so
 one evaluation of the objective costs a downscale and a comparison per patch.
@@ -17,7 +22,7 @@ import importlib
 import json
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -106,13 +111,41 @@ def split(paths, held_out: float, seed: int):
     return sorted(shuffled[:-n_out]), sorted(shuffled[-n_out:])
 
 
-def patches(paths, k: int, patch: int, protocol: str) -> list:
-    """``(original, target)`` for the centre ``patch×patch`` of each image (float32 [0, 1], alpha
-    dropped, cut to a multiple of k; 0: the whole image), the target as ``protocol`` compares:
-    made once, however many times the objective is evaluated."""
-    from .evaluate import crop, load, target_for
+def measure_for(metric: str, protocol, k: int):
+    """``(prepare, measure)``, the metric scored as ``dpdown eval`` scores under ``protocol`` at
+    ``k``: ``prepare(target)`` takes the target in the protocol's channel, once per patch;
+    ``measure(prepared, shown)`` scores the pooled image as compared (upsampled if the protocol
+    does, in its channel) against it. SSIM and PSNR are those of the evaluation, shaved border
+    and all; a ``module:function`` gets both images with the border shaved."""
+    from . import similarity
+    from .evaluate import Protocol
 
-    pairs = []
+    border = Protocol.of(protocol).border(k)
+    if metric == "ssim":
+        return (lambda target: similarity.prepare(target, border)), \
+            (lambda reference, shown: similarity.score(reference, shown)[0])
+    if metric == "psnr":
+        return (lambda target: target), (lambda target, shown: similarity.psnr(target, shown, border))
+    function = metric_function(metric)
+
+    def inside(pixels):
+        h, w = pixels.shape[:2]
+        return pixels[border:h - border, border:w - border]
+
+    return (lambda target: target), (lambda target, shown: function(inside(target), inside(shown)))
+
+
+def patches(paths, k: int, patch: int, protocol, prepare=None) -> list:
+    """``(original, target, prepared)`` for the centre ``patch×patch`` of each image (float32
+    [0, 1], alpha dropped, cut to a multiple of k; 0: the whole image): the target as
+    ``protocol`` compares (:func:`~dpdown.evaluation.evaluate.target_for`) and ``prepare`` of it
+    in the protocol's channel (default: as it is), made once, however many times the objective
+    is evaluated."""
+    from .evaluate import Protocol, crop, load, scored, target_for
+
+    protocol = Protocol.of(protocol)
+    border = protocol.border(k)
+    triples = []
     for path in paths:
         pixels = load(path)
         if patch:
@@ -120,16 +153,30 @@ def patches(paths, k: int, patch: int, protocol: str) -> list:
             y, x = max(0, (h - patch) // 2), max(0, (w - patch) // 2)
             pixels = pixels[y:y + patch, x:x + patch]
         original = np.ascontiguousarray(crop(pixels, k))
-        pairs.append((original, target_for(original, k, protocol)))
-    return pairs
+        try:
+            if min(original.shape[:2]) < k:
+                raise ParameterError(f"{pixels.shape[1]}×{pixels.shape[0]} is smaller than k = {k}")
+            target = target_for(original, k, protocol)
+            if min(target.shape[:2]) <= 2 * border:
+                raise ParameterError(f"{target.shape[1]}×{target.shape[0]} pixels compared: nothing is left "
+                                     f"after shaving {border}")
+            compared = scored(target, protocol)
+            triples.append((original, target, prepare(compared) if prepare else compared))
+        except ParameterError as exc:
+            raise ParameterError(str(exc) if str(path) in str(exc) else f"{path}: {exc}") from None
+    return triples
 
 
-def score(pairs, k: int, method: str, params: dict, metric, protocol: str) -> float:
-    """The mean of ``metric`` over ``(original, target)`` pairs pooled by ``method`` with ``params``."""
-    from .evaluate import candidate, pool
+def score(triples, k: int, method: str, params: dict, measure, protocol) -> float:
+    """The mean of ``measure(prepared, shown)`` over the ``(original, target, prepared)`` of
+    :func:`patches`, each original pooled by ``method`` with ``params`` and shown as ``protocol``
+    compares it (:func:`~dpdown.evaluation.evaluate.candidate` in the
+    :func:`~dpdown.evaluation.evaluate.scored` channel)."""
+    from .evaluate import candidate, pool, scored
 
-    return float(np.mean([metric(target, candidate(pool(original, k, method, params.items()), target, protocol))
-                          for original, target in pairs]))
+    return float(np.mean([measure(prepared, scored(candidate(pool(original, k, method, params.items()), target,
+                                                             protocol), protocol))
+                          for original, target, prepared in triples]))
 
 
 @dataclass
@@ -139,7 +186,10 @@ class FitResult:
     fitted: list            # the fitted parameters' Python names
     k: int
     metric: str
-    protocol: str
+    protocol: str           # how images are compared (upsample, reference)
+    channel: str            # the channel scored (rgb, y)
+    shave: int | str        # pixels dropped on every side before scoring, or "k"
+    filter: str             # the resampling filter (pillow, matlab)
     data: list              # the folders and datasets fitted on
     train: dict             # images, default, fitted (metric means)
     held_out: dict
@@ -166,23 +216,27 @@ def fit(sets, method_text: str, k: int, names=None, metric="ssim", protocol="ups
         patch=256, max_evals=100, on_step=None) -> FitResult:
     """Fit ``names`` (default: every scalar continuous parameter) of the method described by
     ``method_text`` (``NAME[:key=value...]``, the fixed values) on the images of ``sets``
-    (``(label, paper, paths)``, see :func:`dpdown.evaluation.datasets.resolve`).
+    (``(label, paper, paths)``, see :func:`dpdown.evaluation.datasets.resolve`), scored under
+    ``protocol`` (a :class:`~dpdown.evaluation.evaluate.Protocol` or a comparison's name).
 
     ``on_step(evaluations, best)`` is called after every evaluation of the objective.
     """
     from scipy.optimize import minimize
 
-    from .evaluate import check, parse_method
+    from .evaluate import Protocol, check, parse_method
 
     check((k,), protocol)
+    protocol = Protocol.of(protocol)
+    if protocol.shave != "k":
+        protocol = replace(protocol, shave=int(protocol.shave))
     spec = parse_method(method_text)
     method = registry.get(spec.name)
     fixed = method.resolve(dict(spec.params))
     names = list(names or [p.name for p in method.params if p.kind == "float"])
     space = space_for(method, names, k, fixed)
-    measure = metric_function(metric)
+    prepare, measure = measure_for(metric, protocol, k)
     train_paths, test_paths = split([p for _, _, paths in sets for p in paths], held_out, seed)
-    train, test = patches(train_paths, k, patch, protocol), patches(test_paths, k, patch, protocol)
+    train, test = patches(train_paths, k, patch, protocol, prepare), patches(test_paths, k, patch, protocol, prepare)
     evaluations, best_value = 0, -math.inf
 
     def objective(x):
@@ -203,7 +257,8 @@ def fit(sets, method_text: str, k: int, names=None, metric="ssim", protocol="ups
     for label, images, paths in (("train", train, train_paths), ("held_out", test, test_paths)):
         report[label] = dict(images=len(paths), default=score(images, k, method.name, fixed, measure, protocol),
                              fitted=score(images, k, method.name, best, measure, protocol))
-    return FitResult(method.name, best, list(space.names), k, metric, protocol, [label for label, _, _ in sets],
+    return FitResult(method.name, best, list(space.names), k, metric, protocol.compare, protocol.channel,
+                     protocol.shave, protocol.filter, [label for label, _, _ in sets],
                      report["train"], report["held_out"], evaluations, time.perf_counter() - start, patch, seed)
 
 
@@ -229,8 +284,8 @@ def load_with_k(path) -> tuple[dict, int | None]:
     return {"method": method.name, **params}, k
 
 
-def fit_method(folders=(), *, method, k, params=None, datasets=(), metric="ssim", protocol="upsample",
-               held_out=0.3, seed=0, patch=256, max_evals=100):
+def fit_method(folders=(), *, method, k, params=None, datasets=(), metric="ssim", protocol="upsample", channel="rgb",
+               shave=0, filter="pillow", held_out=0.3, seed=0, patch=256, max_evals=100):
     """Fit a method's continuous parameters to images by the evaluation metric (``dpdown fit``).
 
     Parameters
@@ -244,12 +299,20 @@ def fit_method(folders=(), *, method, k, params=None, datasets=(), metric="ssim"
     params : list of str, optional
         Parameters to fit (``["alpha", "lambda"]``, ``["filter"]``, ``["gate-weights"]``...);
         default: the method's continuous scalars.
-    metric : str or callable
+    metric : str
         ``"ssim"``, ``"psnr"`` or ``"module:function"`` of (original, pooled as compared) → float,
-        larger better.
-    protocol, held_out, seed, patch, max_evals
-        The eval protocol, the held-out share of the images and the split's seed, the centre
-        patch size (0: whole images), the most objective evaluations.
+        larger better (both in the scored channel, the border shaved).
+    protocol : {"upsample", "reference"}
+        How images of different sizes are compared, as for :func:`evaluate_methods`.
+    channel : {"rgb", "y"}
+        Score every colour channel, or the luma Y of ITU-R BT.601 YCbCr.
+    shave : int or "k"
+        Pixels dropped on every side before scoring; ``"k"``: the window size.
+    filter : {"pillow", "matlab"}
+        The resampling filters: Pillow's bicubic/Lanczos-3, or MATLAB's ``imresize`` bicubic.
+    held_out, seed, patch, max_evals
+        The held-out share of the images and the split's seed, the centre patch size (0: whole
+        images), the most objective evaluations.
 
     Returns
     -------
@@ -259,7 +322,10 @@ def fit_method(folders=(), *, method, k, params=None, datasets=(), metric="ssim"
         file ``dpdown scale --params-file`` and :func:`load_params` read.
     """
     from . import datasets as named_sets
+    from .evaluate import Protocol
 
+    protocol = Protocol(protocol, channel, shave, filter)
+    protocol.check()  # before any image is read
     sets = named_sets.resolve(folders, datasets)
     return fit(sets, method, k, params, metric, protocol, held_out, seed, patch, max_evals)
 
