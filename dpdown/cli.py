@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import glob
 import os
 import signal
@@ -206,6 +207,7 @@ Examples:
   dpdown scale a.jpg b.png 'shots/**/*.tif' -o out/ -k 4 --method softpool
   dpdown scale photos/ -r -o small/ --skip-existing  # resume an interrupted run
   dpdown scale photos/ -r -o small/ --dask tcp://scheduler:8786
+  dpdown scale photos/ -o small/ --device cuda --codec gpu --size 1920x
 
 \b
 INPUT is a file, a folder (its images; -r: and its subfolders') or a glob
@@ -218,7 +220,9 @@ tag is k<k>, or <W>x<H> with --size/--scale). An existing file is never
 replaced without --overwrite. One bad file is reported and the rest go on; the
 exit status is 1 if any file failed, 130 (Ctrl-C) or 143 (SIGTERM) if the run
 was interrupted: files being written finish, no partial file is left, and the
-summary lists what was not done. Run 'dpdown methods' for every method.""")
+summary lists what was not done. With --device cuda and nvImageCodec installed
+(dpdown[gpu-codecs]), JPEG is decoded and encoded on the GPU (--codec); other
+files are read on the CPU. Run 'dpdown methods' for every method.""")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...", type=click.Path(allow_dash=True, path_type=str))
 @click.option("-o", "--output", type=click.Path(allow_dash=True, path_type=str),
               help="Output file (format from its extension or --format), folder (a path ending in / is "
@@ -239,6 +243,13 @@ summary lists what was not done. Run 'dpdown methods' for every method.""")
               help="Channels per group for --channel-pool (must divide the channel count), or how many "
                    "values topk keeps.")
 @_DEVICE
+@click.option("--codec", type=click.Choice(["auto", "cpu", "gpu"]), default="auto", show_default=True,
+              envvar="DPDOWN_CODEC",
+              help="Who decodes and encodes JPEG on the GPU (--device cuda): gpu (NVIDIA nvImageCodec, in GPU memory; "
+                   "needs pip install 'dpdown[gpu-codecs]'; other formats, CMYK JPEG and files it fails on fall back to "
+                   "the CPU decoder one by one, said with -v; an error if it cannot run at all), cpu (Pillow, as on the "
+                   "CPU) or auto (gpu where nvImageCodec is installed and a GPU is present, else cpu). Pixels decoded "
+                   "on the GPU may differ slightly from libjpeg-turbo's. Env: DPDOWN_CODEC.")
 @click.option("-r", "--recursive", is_flag=True, help="Take the images of the folders' subfolders too.")
 @click.option("--name", "name", default=batch.DEFAULT_NAME, show_default=True,
               help="Output file name template; fields: {stem} {ext} {method} {k} {size} (WxH) {tag}. May hold "
@@ -268,7 +279,7 @@ summary lists what was not done. Run 'dpdown methods' for every method.""")
 @click.option("--params-file", type=click.Path(dir_okay=False, path_type=str), metavar="FILE",
               help="Method and parameters from a 'dpdown fit' file; options given here override its values.")
 @_method_options
-def scale(inputs, output, k, stride, size, factor, method, channel_pool, channel_stride, device, recursive,
+def scale(inputs, output, k, stride, size, factor, method, channel_pool, channel_stride, device, codec, recursive,
           name, fmt, quality, strip, linear, max_pixels, memory_budget, overwrite, skip_existing, jobs, dask,
           quiet, verbose, params_file, **options):
     """Downscale images with a detail-preserving or pooling method."""
@@ -307,7 +318,7 @@ def scale(inputs, output, k, stride, size, factor, method, channel_pool, channel
     args = dict(k=k, stride=stride, shape=footprints.parse_size(size) if size is not None else None, scale=factor,
                 method=method, channel_pool=channel_pool, channel_size=channel_stride, device=device, linear=linear,
                 memory_budget=None if memory_budget is None else parse_bytes(memory_budget), **params)
-    files = FileOptions(fmt and fmt.lower(), quality, strip, max_pixels, overwrite)
+    files = FileOptions(fmt and fmt.lower(), quality, strip, max_pixels, overwrite, codec)
     job = batch.Job(args, files, name, skip_existing)
     single = len(inputs) == 1 and not os.path.isdir(inputs[0]) and \
         (os.path.exists(inputs[0]) or not glob.has_magic(inputs[0]))
@@ -336,6 +347,11 @@ def _scale_one(job, source, output, verbose):
     elif output is not None:
         format_for(output, job.files.format)  # an unknown format is an error before any work is done
         out_file = output
+    from .io.gpu_codecs import on_cuda
+
+    # as batch.run does: codec gpu that cannot run is one error, auto is settled here
+    codec = batch.resolve_codec(job.files.codec, "cuda" if on_cuda(job.downscale.get("device", "cpu")) else "cpu")
+    job = dataclasses.replace(job, files=dataclasses.replace(job.files, codec=codec))
     try:
         with _notices():
             outcome = batch.process(job, batch.Item(source, out_dir, out_file))

@@ -296,12 +296,17 @@ def run(job: Job, items, jobs=None, dask=None, on_outcome=None) -> Summary:
     what finished and what did not.
 
     The device is settled once, here: ``cuda`` without a GPU is one error before any file,
-    and on the GPU the ``jobs`` workers are threads (see the module's note)."""
+    and on the GPU the ``jobs`` workers are threads (see the module's note). So are the
+    codecs (``job.files.codec``, :func:`dpdown.io.gpu_codecs.resolve`): ``gpu`` where they
+    cannot run is one error before any file."""
     items = list(items)
     outcomes = []
     device = devices.resolve(job.downscale.get("device", "cpu")) if not dask else None
     if device:
         job = dataclasses.replace(job, downscale=dict(job.downscale, device=device))
+        # the codecs too: codec gpu that cannot run is one error before any file, auto settled once
+        job = dataclasses.replace(job, files=dataclasses.replace(job.files, codec=resolve_codec(job.files.codec,
+                                                                                              device)))
 
     def done(outcome):
         outcomes.append(outcome)
@@ -337,6 +342,16 @@ def run(job: Job, items, jobs=None, dask=None, on_outcome=None) -> Summary:
         for folder in folders:
             remove_stale_parts(folder)
     return Summary(outcomes, time.perf_counter() - start)
+
+
+def resolve_codec(codec, device) -> str:
+    """``gpu`` or ``cpu`` for the requested ``codec`` on the resolved ``device`` (see
+    :func:`dpdown.io.gpu_codecs.resolve`); nvImageCodec is imported only where it may be used."""
+    if codec == "cpu" or (codec == "auto" and device != "cuda"):
+        return "cpu"
+    from .gpu_codecs import resolve
+
+    return resolve(codec, device)
 
 
 def run_tasks(task, items, jobs=None, dask=None, done=None, lost=None, threads=False):
@@ -540,7 +555,7 @@ def _run_dask(task, items, address, done, lost):
 
 def downscale_files(inputs, output=None, k=None, *, recursive=False, jobs=None, dask=None, name=None,
                     skip_existing=False, format=None, quality=None, strip=False, max_pixels=None,
-                    overwrite=False, on_outcome=None, **downscale_args):
+                    overwrite=False, codec="auto", on_outcome=None, **downscale_args):
     """Downscale image files and folders, in parallel, as ``dpdown scale`` does.
 
     Parameters
@@ -568,6 +583,13 @@ def downscale_files(inputs, output=None, k=None, *, recursive=False, jobs=None, 
         Leave alone, or replace, existing outputs; by default each is a failure.
     format, quality, strip, max_pixels
         How files are written and read: :class:`dpdown.io.one_file.FileOptions`.
+    codec : {"auto", "cpu", "gpu"}
+        Who decodes and encodes JPEG when ``device="cuda"``: ``gpu``, NVIDIA nvImageCodec
+        (``pip install 'dpdown[gpu-codecs]'``), in GPU memory, with a per-file fallback to
+        the CPU codecs for what it cannot do (said in the outcome's notes), and an error
+        before any file where it cannot run at all; ``cpu``, Pillow as on the CPU; ``auto``
+        (default), ``gpu`` where nvImageCodec is installed and starts, else ``cpu``. See
+        :mod:`dpdown.io.gpu_codecs`.
     on_outcome : callable, optional
         Called with each file's :class:`dpdown.io.batch.Outcome` as it finishes.
 
@@ -599,7 +621,8 @@ def downscale_files(inputs, output=None, k=None, *, recursive=False, jobs=None, 
         check_name(name)
     if overwrite and skip_existing:
         raise ParameterError("overwrite and skip_existing exclude each other")
-    files = FileOptions(format, quality, strip, DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels, overwrite)
+    files = FileOptions(format, quality, strip, DEFAULT_MAX_PIXELS if max_pixels is None else max_pixels, overwrite,
+                        codec)
     job = Job(downscale_args, files, name or DEFAULT_NAME, skip_existing)
     inputs = [inputs] if isinstance(inputs, (str, bytes)) or not hasattr(inputs, "__iter__") else inputs
     return run(job, collect(inputs, output, recursive), jobs, dask, on_outcome)

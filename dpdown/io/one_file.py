@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 
 from ..errors import ParameterError
+from ..kernels.device import on_gpu
 from .read import DEFAULT_MAX_PIXELS, read
 from .write import format_for, write
 
@@ -25,7 +26,9 @@ class FileOptions:
     ``format``: output format name (else from the extension; needed for ``-o -``);
     ``quality``: JPEG/WebP quality 1–100; ``strip``: drop the ICC profile, EXIF and
     resolution; ``max_pixels``: refuse larger images (0: no limit); ``overwrite``: replace
-    an existing output.
+    an existing output; ``codec``: ``auto``, ``cpu`` or ``gpu``, who decodes and encodes
+    JPEG on a ``cuda`` run (:mod:`dpdown.io.gpu_codecs`: ``gpu`` tries nvImageCodec on every
+    file and falls back to the CPU per file, ``auto`` does so where nvImageCodec is usable).
     """
 
     format: str | None = None
@@ -33,6 +36,7 @@ class FileOptions:
     strip: bool = False
     max_pixels: int = DEFAULT_MAX_PIXELS
     overwrite: bool = False
+    codec: str = "auto"
 
 
 @dataclass
@@ -78,7 +82,7 @@ def scale_file(source, target, options: FileOptions = FileOptions(), **downscale
     if not callable(target):
         fmt = format_for(target, options.format)  # a bad format is an error before any work
     start = time.perf_counter()
-    image = read(source, options.max_pixels)
+    image = _read(source, options, downscale_args.get("device", "cpu"))
     decoded = time.perf_counter()
     keep_alpha = image.has_alpha and downscale_args.get("channel_pool") is None
     with compute_lock(downscale_args.get("device", "cpu")):
@@ -93,8 +97,40 @@ def scale_file(source, target, options: FileOptions = FileOptions(), **downscale
     notes = list(image.notes)
     if options.strip:
         notes.append("metadata stripped (ICC profile, EXIF, resolution)")
-    write(result, target, {} if options.strip else image.info, options.overwrite, format=fmt,
-          quality=options.quality, has_alpha=keep_alpha, notes=notes)
+    writer = write
+    if on_gpu(result):  # decoded on the GPU, and still there
+        from .gpu_codecs import write as writer
+    writer(result, target, {} if options.strip else image.info, options.overwrite, format=fmt,
+           quality=options.quality, has_alpha=keep_alpha, notes=notes)
     (h, w), (oh, ow) = image.pixels.shape[:2], result.shape[:2]
     seconds = dict(decode=decoded - start, compute=computed - decoded, encode=time.perf_counter() - computed)
     return Report(str(source), str(target), (w, h), (ow, oh), notes, seconds)
+
+
+def _read(source, options, device):
+    """The image, decoded on the GPU where ``options.codec`` and ``device`` say so and
+    nvImageCodec can (:mod:`dpdown.io.gpu_codecs`), else by :func:`dpdown.io.read.read`; a
+    fallback from the GPU is the first note."""
+    from . import gpu_codecs
+
+    if options.codec not in gpu_codecs.CODECS:
+        raise ParameterError(f"unknown codec {options.codec!r}; choose one of {', '.join(gpu_codecs.CODECS)}")
+    if options.codec == "cpu":
+        return read(source, options.max_pixels)
+
+    if not gpu_codecs.on_cuda(device):
+        return read(source, options.max_pixels)
+    try:
+        gpu_codecs.start()
+    except gpu_codecs.Unsupported as why:
+        if options.codec == "auto":  # nvImageCodec not usable here: the CPU codecs, not a fallback
+            return read(source, options.max_pixels)
+        failed = why
+    else:
+        try:
+            return gpu_codecs.read(source, options.max_pixels)
+        except gpu_codecs.Unsupported as why:
+            failed = why
+    image = read(source, options.max_pixels)
+    image.notes.insert(0, f"decoded on the CPU by Pillow: {failed}")
+    return image

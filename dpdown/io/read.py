@@ -82,6 +82,11 @@ def image_shape(path) -> tuple[int, int] | None:
     return (cols, rows) if orientation in (5, 6, 7, 8) else (rows, cols)
 
 
+def open_source(source):
+    """(label for messages, path or the bytes of standard input), with :func:`read`'s checks."""
+    return _open(source)
+
+
 def _open(source):
     """(label for messages, path or the bytes of standard input)."""
     if os.fspath(source) == "-":
@@ -181,14 +186,68 @@ def _read_pillow(label, src, max_pixels) -> Image:
         raise
     except (OSError, SyntaxError, ValueError, EOFError, KeyError, IndexError) as exc:
         raise ImageError(f"{label}: cannot decode image ({exc})") from None
-    orientation = _orientation(label, exif.get(_ORIENTATION))
+    orientation = _take_orientation(label, exif, info, notes)
     if orientation != 1:
         pixels = orient(pixels, orientation)
+    return Image(np.ascontiguousarray(pixels), has_alpha, fmt, info, notes)
+
+
+def _take_orientation(label, exif, info, notes) -> int:
+    """The EXIF orientation to apply to the pixels (said in ``notes``); ``exif`` goes into
+    ``info`` with it reset to 1."""
+    orientation = _orientation(label, exif.get(_ORIENTATION))
+    if orientation != 1:
         notes.append(f"EXIF orientation {orientation} applied to the pixels (and reset to 1)")
         exif[_ORIENTATION] = 1
     if len(exif):
         info["exif"] = exif.tobytes()
-    return Image(np.ascontiguousarray(pixels), has_alpha, fmt, info, notes)
+    return orientation
+
+
+@dataclass
+class Header:
+    """What :func:`read` would give for a file but its pixels, from the header alone:
+    ``mode`` and ``size`` (W, H) as stored, the EXIF ``orientation`` still to apply, ``info``
+    and ``notes`` as :class:`Image`'s once it is applied."""
+
+    format: str | None
+    mode: str
+    size: tuple
+    frames: int
+    orientation: int
+    info: dict
+    notes: list
+
+
+def read_header(label, data: bytes, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Header:
+    """Parse ``data`` (a whole file) as :func:`read` would, without decoding pixels: for a
+    decoder elsewhere (:mod:`dpdown.io.gpu_codecs`) that must keep the same metadata and
+    orientation. Errors are :class:`ImageError`, as :func:`read`'s."""
+    from PIL import Image as PILImage
+    from PIL import UnidentifiedImageError
+
+    notes = []
+    try:
+        with _PILLOW_LIMIT, warnings.catch_warnings():
+            warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+            limit, PILImage.MAX_IMAGE_PIXELS = PILImage.MAX_IMAGE_PIXELS, None
+            try:
+                im = PILImage.open(io.BytesIO(data))
+            finally:
+                PILImage.MAX_IMAGE_PIXELS = limit
+        with im:
+            _check_size(label, *im.size, max_pixels)
+            info = {key: im.info[key] for key in ("icc_profile", "dpi") if im.info.get(key)}
+            exif = im.getexif()
+            header = Header(im.format, im.mode, im.size, getattr(im, "n_frames", 1), 1, info, notes)
+    except UnidentifiedImageError:
+        raise ImageError(f"{label}: not an image dpdown can read") from None
+    except ImageError:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError, KeyError, IndexError) as exc:
+        raise ImageError(f"{label}: cannot decode image ({exc})") from None
+    header.orientation = _take_orientation(label, exif, info, notes)
+    return header
 
 
 def _rawmode(im):
