@@ -69,6 +69,16 @@ def launches_of_scoring():
     yield from (("scoring", lazy, args) for lazy, args in launches + more)
 
 
+def launches_of_layouts():
+    from cuda_static import recorded_launches
+    from dpdown.kernels import layouts
+
+    with recorded_launches() as launches:  # N×C×H×W stacks to N×H×W×C and back
+        layouts._launch("last", np.zeros((2, 3, 8, 6), np.uint8), (2, 8, 6, 3), (2, 8, 6))
+        layouts._launch("first", np.zeros((2, 4, 3, 3), np.float32), (2, 3, 4, 3), (2, 4, 3))
+    yield from (("layouts", lazy, args) for lazy, args in launches)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cc", default="9.0")
@@ -80,7 +90,7 @@ def main(argv=None) -> int:
     cc = tuple(int(v) for v in args.cc.split("."))
     seen, failed = set(), 0
     start = time.perf_counter()
-    for label, lazy, launch_args in (*launches_of_methods(), *launches_of_scoring()):
+    for label, lazy, launch_args in (*launches_of_methods(), *launches_of_scoring(), *launches_of_layouts()):
         signature = tuple(typeof(a) for a in launch_args)
         key = (lazy.name, lazy.digest(), signature)
         if key in seen:

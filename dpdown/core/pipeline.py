@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import ParameterError
 from ..kernels import device as devices
-from ..kernels import footprints
+from ..kernels import footprints, layouts
 from ..methods import registry
 from . import memory_strips
 from .working import to_working
@@ -23,7 +23,7 @@ from .working import to_working
 
 def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid",
               has_alpha=None, channel_pool=None, channel_size=1, device=None, linear=False,
-              memory_budget=None, **params):
+              memory_budget=None, layout="image", **params):
     """Downscale an image with a detail-preserving or pooling method.
 
     Parameters
@@ -74,6 +74,15 @@ def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid"
         Bytes of working memory (e.g. ``"512M"``); a larger job runs in horizontal strips of
         output rows with the same result (:mod:`dpdown.core.memory_strips`). Default
         ``$DPDOWN_MEMORY_BUDGET`` or 2 GiB.
+    layout : {"image", "nhwc", "nchw"}
+        ``image`` (default): ``img`` is one image, H×W or H×W×C. ``nhwc``: a stack of N
+        frames, N×H×W×C (video frames, a batch of images); ``nchw``: a batch as PyTorch lays
+        it out, N×C×H×W. A stack is downscaled in one kernel launch per pass of the method,
+        every frame as it would be alone — footprints, and the neighbourhoods DPID's
+        guidance, Full-DPP's filter and LIP's logit filter read, stay inside each frame —
+        except that the random draws of the stochastic methods are keyed by the position in
+        the stack. The result is N×H'×W'×C in the same layout. ``nchw`` input is copied to
+        N×H×W×C (in its dtype, on its device) and the result copied back.
     **params
         The method's parameters, e.g. ``lam=1.0`` for DPID, ``alpha``, ``lam``, ``variant``,
         ``guide``, ``filter`` for DPP.
@@ -90,6 +99,7 @@ def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid"
     >>> out = downscale(img, 4, method="dpid", lam=1.0)
     >>> out = downscale(img, shape=(480, 640), method="dpid")
     >>> out = downscale(img, 2, method="dpp", lam=1.0, alpha=1.0, variant="sym")
+    >>> batch = downscale(torch_batch, 2, method="softpool", layout="nchw")  # N×C×H×W, on its GPU
     """
     spec = registry.get(method)
     values = spec.resolve(params)
@@ -100,21 +110,55 @@ def downscale(img, k=None, *, stride=None, shape=None, scale=None, method="dpid"
         caller, img = img, devices.from_caller(img)
         if not img.is_c_contiguous():
             raise ParameterError("a GPU array must be C-contiguous (e.g. cupy.ascontiguousarray, tensor.contiguous())")
+    img, frames = _as_tall_image(img, layout)
     work = to_working(img, has_alpha, channel_pool, channel_size, linear)
     if isinstance(k, (float, np.floating)) and not float(k).is_integer():
         raise ParameterError(f"k must be an integer window size (got {k}); use scale= for a non-integer factor")
-    footprint = footprints.plan(work.shape, k=k, stride=stride, out_shape=shape, scale=scale)
-    footprint = spec.plan(work.shape, footprint, values)
+    frame_shape = (work.shape[0] // frames, work.shape[1])
+    footprint = footprints.plan(frame_shape, k=k, stride=stride, out_shape=shape, scale=scale)
+    footprint = spec.plan(frame_shape, footprint, values)
+    if layout != "image":
+        footprint = footprints.stacked(footprint, frames, frame_shape[0])
+        work = dataclasses.replace(work, frame_rows=frame_shape[0], squeeze=False)
     work = dataclasses.replace(work, final=True)
     if on_device:
         pixels = img if img.ndim == 3 else img.reshape(img.shape + (1,))
         out = spec.run(dataclasses.replace(work, device_pixels=pixels), footprint, **values)
         out = devices.as_device(out)  # a method may finish on the host
-        return devices.to_caller(out.reshape(out.shape[:2]) if work.squeeze else out, caller)
+        return devices.to_caller(_in_layout(out, work, frames, layout), caller)
     if devices.resolve(device or "cpu") == "cuda":
         work = dataclasses.replace(work, device_pixels=devices.to_device(work.pixels))
-    out = memory_strips.run(spec, work, footprint, values, memory_budget)
-    return out[:, :, 0] if work.squeeze else out
+    return _in_layout(memory_strips.run(spec, work, footprint, values, memory_budget), work, frames, layout)
+
+
+LAYOUTS = ("image", "nhwc", "nchw")
+
+
+def _as_tall_image(img, layout):
+    """``(image, frames)``: ``img`` itself for one image; a stack as its frames one below the
+    other, (N·H)×W×C, in the same memory where it is N×H×W×C already."""
+    if layout not in LAYOUTS:
+        raise ParameterError(f"unknown layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
+    if layout == "image":
+        return img, 1
+    if img.ndim != 4:
+        raise ParameterError(f"layout {layout!r} needs a 4-D array, N×{'C×H×W' if layout == 'nchw' else 'H×W×C'} "
+                             f"(got {img.ndim}-D)")
+    if 0 in img.shape:
+        raise ParameterError(f"an empty stack ({'×'.join(map(str, img.shape))})")
+    if layout == "nchw":
+        img = layouts.channels_last(img)
+    elif not devices.on_gpu(img):
+        img = np.ascontiguousarray(img)
+    return img.reshape((img.shape[0] * img.shape[1],) + img.shape[2:]), img.shape[0]
+
+
+def _in_layout(out, work, frames, layout):
+    """The method's (rows × cols × channels) result in the caller's layout."""
+    if layout == "image":
+        return out.reshape(out.shape[:2]) if work.squeeze else out
+    stack = out.reshape((frames, out.shape[0] // frames) + out.shape[1:])
+    return layouts.channels_first(stack) if layout == "nchw" else stack
 
 
 def available_methods():

@@ -31,6 +31,8 @@ class Working:
     final: bool = False           # the method's last pass writes the caller's dtype (see walkers.launch.run)
     device_pixels: object = None  # ``pixels`` in GPU memory when the kernels run there
     linear: bool = False          # colour decoded from sRGB to linear light on load (dpdown.kernels.colour)
+    frame_rows: int = 0           # a stack's rows per frame, its frames one below the other in ``pixels``
+                                  # (kernels that read neighbouring rows stay inside a frame); 0: one image
 
     @property
     def device(self) -> str:
@@ -40,6 +42,11 @@ class Working:
     @property
     def shape(self) -> tuple[int, int]:
         return self.pixels.shape[:2]
+
+    @property
+    def rows_per_frame(self) -> int:
+        """Input rows of one frame: a stack's frame, or the whole image."""
+        return self.frame_rows or self.pixels.shape[0]
 
     @property
     def channels(self) -> int:

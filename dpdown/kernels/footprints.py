@@ -76,6 +76,18 @@ class Footprint:
         return bool((self.cols.start[1:] >= self.cols.stop[:-1]).all())
 
 
+def stacked(footprint: Footprint, frames: int, frame_rows: int) -> Footprint:
+    """``footprint`` (one frame's) for ``frames`` frames of ``frame_rows`` rows each, stacked
+    one below the other as one tall image: every frame's output rows in turn, each footprint
+    inside its own frame, so that one kernel launch downscales the whole stack."""
+    rows = footprint.rows
+    shift = np.repeat(np.arange(frames, dtype=np.int64) * frame_rows, rows.size)
+    offset = np.repeat(np.arange(frames, dtype=np.int64) * len(rows.weight), rows.size)
+    axis = Axis(np.tile(rows.start, frames) + shift, np.tile(rows.stop, frames) + shift,
+                np.tile(rows.offset, frames) + offset, np.tile(rows.weight, frames))
+    return Footprint(axis, footprint.cols, footprint.kind, footprint.k)
+
+
 def _axis(starts, stops, lo=None, hi=None) -> Axis:
     """Spans ``starts[i]:stops[i]``; weights are the overlap of each pixel ``[x, x+1)`` with
     ``[lo[i], hi[i])``, or 1 everywhere when no interval is given."""

@@ -35,17 +35,20 @@ cuda = None  # numba.cuda, bound when a template is compiled for the GPU (jit.La
 
 
 @jit(parallel=True)
-def _smooth_121(avg, out):
+def _smooth_121(avg, frame, out):
     # The 3×3 kernel is 1-2-1 ⊗ 1-2-1 and the grid a rectangle, so dropping the missing taps
     # and renormalising is separable too: rows first (into ``out``), then columns in place.
+    # Row i's neighbours count only inside its frame (``frame[i]``: a stack's frames are one
+    # below the other).
     height, width, channels = avg.shape
     for i in prange(height):
+        has_up = i > 0 and frame[i - 1] == frame[i]
+        has_down = i < height - 1 and frame[i + 1] == frame[i]
         up, down = max(i - 1, 0), min(i + 1, height - 1)
-        norm = 1.0 / (2.0 + (i > 0) + (i < height - 1))
+        norm = 1.0 / (2.0 + has_up + has_down)
         for j in range(width):
             for c in range(channels):
-                out[i, j, c] = ((i > 0) * avg[up, j, c] + 2.0 * avg[i, j, c]
-                                + (i < height - 1) * avg[down, j, c]) * norm
+                out[i, j, c] = (has_up * avg[up, j, c] + 2.0 * avg[i, j, c] + has_down * avg[down, j, c]) * norm
     for i in prange(height):
         row = out[i].copy()
         for j in range(width):
@@ -55,8 +58,8 @@ def _smooth_121(avg, out):
                 out[i, j, c] = ((j > 0) * row[left, c] + 2.0 * row[j, c] + (j < width - 1) * row[right, c]) * norm
 
 
-def _smooth_121_cuda(avg, out):
-    # GPU twin of _smooth_121: one thread per pixel, the 3×3 taps present, renormalised
+def _smooth_121_cuda(avg, frame, out):
+    # GPU twin of _smooth_121: one thread per pixel, the 3×3 taps present (in row i's frame), renormalised
     j, i = cuda.grid(2)  # bound when compiled for CUDA
     height, width, channels = avg.shape
     if i >= height or j >= width:
@@ -65,6 +68,8 @@ def _smooth_121_cuda(avg, out):
         total = 0.0
         norm = 0.0
         for y in range(max(i - 1, 0), min(i + 2, height)):
+            if frame[y] != frame[i]:
+                continue
             for x in range(max(j - 1, 0), min(j + 2, width)):
                 w = (2.0 if y == i else 1.0) * (2.0 if x == j else 1.0)
                 total += w * avg[y, x, c]
@@ -75,16 +80,20 @@ def _smooth_121_cuda(avg, out):
 _smooth_121_cuda = Lazy(_smooth_121_cuda)
 
 
-def guidance(avg):
-    """``avg`` filtered with [1 2 1; 2 4 2; 1 2 1]; taps outside the grid dropped, the rest renormalised."""
+def guidance(avg, frame=None):
+    """``avg`` filtered with [1 2 1; 2 4 2; 1 2 1]; taps outside the grid dropped, the rest
+    renormalised. ``frame[i]`` (default: all 0) is the frame of output row ``i`` in a stack:
+    a row's neighbours in other frames are outside its grid."""
+    frame = np.zeros(avg.shape[0], np.int64) if frame is None else np.asarray(frame, np.int64)
     if on_gpu(avg):
+        from ..kernels.device import as_device
         from ..kernels.walkers.window_cuda import empty_like, launch
 
         out = empty_like(avg)
-        launch(_smooth_121_cuda, avg.shape[:2], avg, out)
+        launch(_smooth_121_cuda, avg.shape[:2], avg, as_device(frame), out)
         return out
     out = np.empty_like(avg)
-    _smooth_121(avg, out)
+    _smooth_121(avg, frame, out)
     return out
 
 
@@ -118,7 +127,7 @@ def dpid(work, footprint, lam=1.0):
     every weight is 1: the box filter, computed (and rounded) as average pooling."""
     if lam == 0:
         return average(work, footprint)
-    guide = guidance(box_mean(work, footprint))
+    guide = guidance(box_mean(work, footprint), footprint.rows.start // work.rows_per_frame)
     return run(for_lambda(_KERNELS, lam), work, footprint, (lam,), ref=guide)
 
 

@@ -41,14 +41,16 @@ BINOMIAL = (1 / 16, 2 / 16, 1 / 16, 2 / 16, 4 / 16, 2 / 16, 1 / 16, 2 / 16, 1 / 
 
 
 @inline
-def _filter_pixel(img, scale, alpha, row_start, col_start, taps, out, i, j, px):
-    """``out[i, j] = Σ taps[a, b]·I[row_start[i]+a-1, col_start[j]+b-1]``, zero outside the image."""
+def _filter_pixel(img, scale, alpha, frame_rows, row_start, col_start, taps, out, i, j, px):
+    """``out[i, j] = Σ taps[a, b]·I[row_start[i]+a-1, col_start[j]+b-1]``, zero outside the
+    image, and outside the frame of ``frame_rows`` rows the footprint is in (a stack's)."""
     channels = out.shape[2]
     for c in range(channels):
         out[i, j, c] = 0.0
+    frame = row_start[i] // frame_rows
     for a in range(3):
         y = row_start[i] + a - 1
-        if y < 0 or y >= img.shape[0]:
+        if y < 0 or y >= img.shape[0] or y // frame_rows != frame:
             continue
         for b in range(3):
             x = col_start[j] + b - 1
@@ -60,18 +62,18 @@ def _filter_pixel(img, scale, alpha, row_start, col_start, taps, out, i, j, px):
 
 
 @jit(parallel=True)
-def _filter_at_starts(img, scale, alpha, row_start, col_start, taps, out):
+def _filter_at_starts(img, scale, alpha, frame_rows, row_start, col_start, taps, out):
     for i in prange(out.shape[0]):
         px = np.empty(out.shape[2])
         for j in range(out.shape[1]):
-            _filter_pixel(img, scale, alpha, row_start, col_start, taps, out, i, j, px)
+            _filter_pixel(img, scale, alpha, frame_rows, row_start, col_start, taps, out, i, j, px)
 
 
-def _filter_at_starts_cuda(img, scale, alpha, row_start, col_start, taps, out):
+def _filter_at_starts_cuda(img, scale, alpha, frame_rows, row_start, col_start, taps, out):
     j, i = cuda.grid(2)  # bound when compiled for CUDA
     if i < out.shape[0] and j < out.shape[1]:
         px = cuda.local.array(CHANNELS, float64)  # bound per variant
-        _filter_pixel(img, scale, alpha, row_start, col_start, taps, out, i, j, px)
+        _filter_pixel(img, scale, alpha, frame_rows, row_start, col_start, taps, out, i, j, px)
 
 
 _filter_at_starts_cuda = Lazy(_filter_at_starts_cuda)
@@ -177,13 +179,13 @@ def dpp_guidance(work, footprint, guide="lite", filter=BINOMIAL):
     if guide == "lite":
         return box_mean(work, footprint)
     taps = np.asarray(filter, dtype=np.float64).reshape(3, 3)
-    args = (work.pixels, work.scale, work.alpha, footprint.rows.start, footprint.cols.start, taps)
+    args = (work.pixels, work.scale, work.alpha, work.rows_per_frame, footprint.rows.start, footprint.cols.start, taps)
     if work.device == "cuda":
         from ..kernels.device import as_device
         from ..kernels.walkers.window_cuda import empty, launch
 
         out = empty(footprint.shape + (work.channels,))
-        launch(_filter_kernel(work), footprint.shape, work.device_pixels, *args[1:3], *map(as_device, args[3:]), out)
+        launch(_filter_kernel(work), footprint.shape, work.device_pixels, *args[1:4], *map(as_device, args[4:]), out)
     else:
         out = np.empty(footprint.shape + (work.channels,))
         _filter_kernel(work)(*args, out)

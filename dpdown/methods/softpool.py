@@ -37,11 +37,13 @@ def _beta_logit(px, c, params, at):
 
 
 def _filter_logit(px, c, params, at):
+    # params: β, the 3×3 filter, then a stack's rows per frame (the filter reads no other frame)
     img, scale, y, x = at[0], at[1], at[2], at[3]
+    frame_rows = int(params[10])
     g = 0.0
     for a in range(3):
         yy = y + a - 1
-        if 0 <= yy < img.shape[0]:
+        if 0 <= yy < img.shape[0] and yy // frame_rows == y // frame_rows:
             for b in range(3):
                 xx = x + b - 1
                 if 0 <= xx < img.shape[1]:
@@ -126,7 +128,7 @@ def lip(work, footprint, beta=1.0, logit_filter=()):
     if work.channel_pool[0] or work.alpha >= 0:
         raise ParameterError("lip's --logit-filter reads raw neighbouring channels: it cannot be "
                              "combined with --channel-pool or an alpha channel")
-    return run(_FILTER, work, footprint, (beta,) + tuple(logit_filter))
+    return run(_FILTER, work, footprint, (beta,) + tuple(logit_filter) + (work.rows_per_frame,))
 
 
 _BETA_PARAM = dict(kind="float", default=1.0, low=-1000.0, high=1000.0,
