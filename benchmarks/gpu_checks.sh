@@ -24,6 +24,6 @@ export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
     --out "$out/batch.md") 2>&1 | tee "$out/batch.log" | tail -12
 (cd benchmarks && timeout 60 python3 bench_codecs.py --make 16 -m dpid -k 4 --measure --out "$out/codecs.md") 2>&1 \
     | tee "$out/codecs.log" | tail -30
-DPDOWN_TEST_GPU=1 timeout 240 python3 -m pytest -m cuda -q -n 8 -p no:cacheprovider tests/test_cuda.py tests/test_gpu_codecs.py \
+DPDOWN_TEST_GPU=1 timeout 240 python3 -m pytest -m cuda -q -n 8 -p no:cacheprovider tests/test_cuda.py tests/test_stacks.py tests/test_gpu_codecs.py \
     > "$out/tests.txt" 2>&1
 tail -5 "$out/tests.txt"

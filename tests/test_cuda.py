@@ -312,3 +312,15 @@ def test_gpu_arrays_refused_clearly():
         dpdown.downscale(on_gpu, 2, method="avg", device="cpu")
     with pytest.raises(ParameterError, match="C-contiguous"):
         dpdown.downscale(on_gpu[:, ::2], 2, method="avg")
+
+
+@pytest.mark.parametrize("layout", ["image", "nchw"])
+def test_a_cupy_array_comes_back_as_cupy(layout):
+    """On a real GPU with CuPy installed (never under the simulator, where CuPy cannot run)."""
+    cupy = pytest.importorskip("cupy")
+    shape = (12, 10, 3) if layout == "image" else (2, 3, 12, 10)
+    img = random_image(shape, np.uint8, seed=4)
+    out = dpdown.downscale(cupy.asarray(img), 2, method="dpid", layout=layout)
+    assert isinstance(out, cupy.ndarray)
+    np.testing.assert_allclose(cupy.asnumpy(out).astype(float),
+                               dpdown.downscale(img, 2, method="dpid", layout=layout).astype(float), atol=1)
