@@ -9,8 +9,7 @@ the window (learned in the paper; given here, default zeros, i.e. 50/50).
 Where no input column belongs to two footprints (windows with stride ≥ k, coverage at an
 integer ratio) mixed pooling runs as two separable passes on the CPU: max pooling, then the
 coverage-weighted mean of ``(1 − a)·I[q] + a·max`` over each footprint, which is
-``a·max + (1 − a)·avg`` (on 24 MP RGB 2.4× faster than the footprint walker at k = 2, 4× at
-k = 4).
+``a·max + (1 − a)·avg``: faster than the footprint walker (docs/benchmarks.md has by how much).
 """
 
 import numpy as np

@@ -10,8 +10,8 @@ Sampling reads the footprint once, by weighted reservoir sampling (Chao 1982): p
 with weight ``w = c(q)·I[q] > 0`` replaces the pick so far when ``u·W ≤ w``, ``W`` the weight
 seen so far including ``q``; it is kept to the end with probability ``w / Σ w``. ``u`` is a
 counter-based uniform keyed by (seed, row, column, channel), so a seed gives the same image
-on any thread count or backend; the test is a product and a comparison, no logarithm, which
-makes sampling 3× faster than Efraimidis–Spirakis keys ``log(u)/w``. Values must be
+on any thread count or backend; the test is a product and a comparison, no logarithm (faster than Efraimidis–Spirakis
+keys ``log(u)/w``: docs/benchmarks.md). Values must be
 non-negative.
 """
 
@@ -37,7 +37,7 @@ def _accumulate(acc, j, px, n, ref, i, cov, params, at):
         w = cov * px[c]
         acc[j, 2 * c] += w
         # the pick by arithmetic (exact: products with 1 and 0), not a branch mispredicted
-        # half the time (2× slower); a pixel of weight 0 is never picked
+        # half the time; a pixel of weight 0 is never picked
         take = np.float64((uniform_at(state, c) * acc[j, 2 * c] <= w) & (w > 0.0))
         acc[j, 2 * c + 1] = take * px[c] + (1.0 - take) * acc[j, 2 * c + 1]
 

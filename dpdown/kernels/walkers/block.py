@@ -11,9 +11,9 @@ the stored value and its working value ``v``; the sums go column by column, in t
 separable walker's order, so both give the same numbers. The block size is compiled in
 (``BOX_ROWS``, ``BOX_COLS``), so LLVM unrolls the block and vectorises across output
 pixels, reading a row of blocks as one interleaved group of ``block columns × channels``
-values. It does so for groups of up to
-``INTERLEAVED_GROUP`` values and reads larger ones value by value (DPP on RGB at k = 3, 4:
-2.3× slower than its separable walker), so :func:`tiling` leaves those to the walkers.
+values. It does so for groups of up to ``INTERLEAVED_GROUP`` values and reads larger ones
+value by value, slower than the separable walker (docs/benchmarks.md), so :func:`tiling`
+leaves those to the walkers.
 Blocks cut short by the image's edge take the same rule with their size read at run time.
 ``INTEGER`` says the stored values decode linearly and are unsigned: a rule may sum them
 as integers (``SUM_TYPE``), exactly.
