@@ -221,3 +221,26 @@ def test_every_method_is_known_however_the_modules_were_first_imported(first):
     after = subprocess.run([sys.executable, "-c", f"import {first}; {listing}"], capture_output=True, text=True,
                            check=True).stdout
     assert after == fresh and {"dpid", "ordinal", "learned"} <= set(fresh.split())
+
+
+@pytest.mark.parametrize("factor,beta,bounded", [(1.0, 1.0, True), (1.0, -50.0, True), (1000.0, 1.0, False),
+                                                 (-1000.0, 1.0, False), (1.0, 800.0, False)], ids=str)
+def test_softpool_on_floats_without_a_running_maximum_where_bounded(factor, beta, bounded):
+    """Float images whose |βx| stays within float64's exponent take the separable sums (one
+    e^(βx) per value); others the running-maximum walker. Both are the naive twin's numbers."""
+    from dpdown.core.working import to_working
+    from dpdown.methods import softpool
+
+    img = (random_image((19, 23, 3), np.float64, seed=3) * factor).astype(np.float32)
+    assert softpool._bounded(to_working(img, False), beta) == bounded
+    out = dpdown.downscale(img, 3, method="softpool", beta=beta)
+    np.testing.assert_allclose(out, naive.softpool(img.astype(np.float64), beta, k=3), rtol=1e-6, atol=1e-6 * abs(factor))
+
+
+def test_softpool_on_floats_with_nan_takes_the_running_maximum():
+    from dpdown.core.working import to_working
+    from dpdown.methods import softpool
+
+    img = random_image((8, 8, 3), np.float32, seed=1)
+    img[2, 3, 1] = np.nan
+    assert not softpool._bounded(to_working(img, False), 1.0)

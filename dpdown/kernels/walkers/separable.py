@@ -243,10 +243,11 @@ def _separable(img, scale, rows, cols, ref, params, lut, top, final, out):
                         value = decode(flat[y, t], scale)
                         for s in range(SUMS):
                             buf[s, t] = _reduce(buf[s, t], guided(value, guide[t], s, params), wy, first)  # noqa
-                else:
-                    for s in range(SUMS):
-                        for t in range(width):
-                            buf[s, t] = _reduce(buf[s, t], transform(decode(flat[y, t], scale), s, params), wy, first)  # noqa
+                else:  # the sums side by side, so that their terms share the work (SoftPool's e^βv)
+                    for t in range(width):
+                        value = decode(flat[y, t], scale)
+                        for s in range(SUMS):
+                            buf[s, t] = _reduce(buf[s, t], transform(value, s, params), wy, first)
             else:
                 for x in range(img.shape[1]):
                     load_pixel(img, y, x, scale, ALPHA, n, px)
