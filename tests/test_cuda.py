@@ -324,3 +324,19 @@ def test_a_cupy_array_comes_back_as_cupy(layout):
     assert isinstance(out, cupy.ndarray)
     np.testing.assert_allclose(cupy.asnumpy(out).astype(float),
                                dpdown.downscale(img, 2, method="dpid", layout=layout).astype(float), atol=1)
+
+
+@pytest.mark.parametrize("bad", [-0.5, np.nan, np.inf])
+def test_stochastic_refuses_a_gpu_array_that_is_no_probability(bad):
+    """Checked on the GPU, where the pixels are (the host holds only a stand-in)."""
+    from numba import cuda
+
+    from dpdown.errors import ParameterError
+
+    img = random_image((9, 8, 3), np.float32, seed=2)
+    assert devices.on_gpu(dpdown.downscale(cuda.to_device(img), 2, method="stochastic"))
+    img[4, 5, 1] = bad
+    with pytest.raises(ParameterError, match="non-negative"):
+        dpdown.downscale(cuda.to_device(img), 2, method="stochastic")
+    with pytest.raises(ParameterError, match="non-negative"):
+        dpdown.downscale(img, 2, method="stochastic", device="cuda")

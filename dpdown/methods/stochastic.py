@@ -15,9 +15,13 @@ keys ``log(u)/w``: docs/benchmarks.md). Values must be
 non-negative.
 """
 
+import math
+
 import numpy as np
 
 from ..errors import ParameterError
+from ..kernels.device import as_device, stream, to_host
+from ..kernels.jit import Lazy
 from ..kernels.rng import key, uniform_at
 from ..kernels.walkers.footprint import pooling_kernel
 from ..kernels.walkers.launch import run
@@ -25,6 +29,7 @@ from ..kernels.walkers.separable import separable_kernel
 from .registry import Method, Param, register
 
 DEFAULT_SEED = 0
+cuda = None  # numba.cuda, bound when a template is compiled for the GPU (jit.Lazy.python_function)
 
 
 def _acc_width(n, params):
@@ -59,8 +64,33 @@ _KERNELS = {"sample": pooling_kernel("stochastic_sample", _acc_width, _accumulat
             "weighted": separable_kernel("stochastic_weighted", _moments, _expectation, sums=2)}
 
 
+def _flag_invalid(values, flag):
+    # GPU: flag[0] = 1 if any value is negative, NaN or infinite (grid-stride loop)
+    for q in range(cuda.grid(1), values.size, cuda.gridsize(1)):
+        v = values[q]
+        if not (v >= 0.0 and v < math.inf):
+            flag[0] = 1
+
+
+_flag_invalid = Lazy(_flag_invalid)
+
+
+def _probabilities(work) -> bool:
+    """Whether every value is finite and non-negative (integers always are), checked where
+    the pixels are: on the GPU for a GPU array, with no copy of it to the host."""
+    if work.pixels.dtype.kind != "f":
+        return True
+    if work.device != "cuda":
+        return bool(work.pixels.min() >= 0 and work.pixels.max() < np.inf)
+    values = work.device_pixels.reshape(-1)
+    flag = as_device(np.zeros(1, np.int32))
+    blocks = max(1, min(1024, -(-values.size // 256)))
+    _flag_invalid.compiled("cuda")[blocks, 256, stream()](values, flag)
+    return int(to_host(flag)[0]) == 0
+
+
 def stochastic(work, footprint, mode="sample", seed=DEFAULT_SEED):
-    if work.pixels.dtype.kind == "f" and not (work.pixels.min() >= 0 and work.pixels.max() < np.inf):
+    if not _probabilities(work):
         raise ParameterError("stochastic pooling needs finite, non-negative values (they are probabilities)")
     return run(_KERNELS[mode], work, footprint, (float(seed),))
 
