@@ -16,6 +16,7 @@ conversion is a line in :attr:`Image.notes` (``--verbose``). Every problem is an
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import sys
@@ -148,44 +149,55 @@ def _orientation(label, value):
 _PILLOW_LIMIT = threading.Lock()
 
 
-def _read_pillow(label, src, max_pixels) -> Image:
+@contextlib.contextmanager
+def _pillow_image(label, stream):
+    """``stream`` opened by Pillow, without its pixel limit (the caller checks the size
+    itself, :func:`_check_size`), and Pillow's errors inside the block as one-line
+    :class:`ImageError`\ s."""
     from PIL import Image as PILImage
     from PIL import UnidentifiedImageError
 
-    notes = []
     try:
         # Pillow's limit and the warning filters are process-wide: one thread at a time (the
         # threads of a GPU batch or a Dask worker), or one could leave the limit off for good
         with _PILLOW_LIMIT, warnings.catch_warnings():
             warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
-            limit, PILImage.MAX_IMAGE_PIXELS = PILImage.MAX_IMAGE_PIXELS, None  # our own check below
+            limit, PILImage.MAX_IMAGE_PIXELS = PILImage.MAX_IMAGE_PIXELS, None
             try:
-                im = PILImage.open(_stream(src))
+                im = PILImage.open(stream)
             finally:
                 PILImage.MAX_IMAGE_PIXELS = limit
         with im:
-            _check_size(label, *im.size, max_pixels)
-            fmt = im.format
-            frames = getattr(im, "n_frames", 1)
-            if frames > 1:
-                notes.append(f"{fmt} with {frames} frames: the first frame is read")
-            info = {key: im.info[key] for key in ("icc_profile", "dpi") if im.info.get(key)}
-            if fmt == "PNG" and frames == 1 and _rawmode(im) in ("RGB;16B", "RGBA;16B", "LA;16B"):
-                pixels, has_alpha = _png16(src), _rawmode(im) != "RGB;16B"
-                exif = PILImage.Exif()  # from the chunks before the pixels: no 8-bit decoding
-                if im.info.get("exif"):
-                    exif.load(im.info["exif"])
-            else:
-                im.load()
-                exif = im.getexif()
-                im = _normalise_mode(label, im, info, notes)
-                pixels, has_alpha = _as_array(im), im.mode in ("LA", "RGBA")
+            yield im
     except UnidentifiedImageError:
         raise ImageError(f"{label}: not an image dpdown can read") from None
     except ImageError:
         raise
     except (OSError, SyntaxError, ValueError, EOFError, KeyError, IndexError) as exc:
         raise ImageError(f"{label}: cannot decode image ({exc})") from None
+
+
+def _read_pillow(label, src, max_pixels) -> Image:
+    from PIL import Image as PILImage
+
+    notes = []
+    with _pillow_image(label, _stream(src)) as im:
+        _check_size(label, *im.size, max_pixels)
+        fmt = im.format
+        frames = getattr(im, "n_frames", 1)
+        if frames > 1:
+            notes.append(f"{fmt} with {frames} frames: the first frame is read")
+        info = {key: im.info[key] for key in ("icc_profile", "dpi") if im.info.get(key)}
+        if fmt == "PNG" and frames == 1 and _rawmode(im) in ("RGB;16B", "RGBA;16B", "LA;16B"):
+            pixels, has_alpha = _png16(src), _rawmode(im) != "RGB;16B"
+            exif = PILImage.Exif()  # from the chunks before the pixels: no 8-bit decoding
+            if im.info.get("exif"):
+                exif.load(im.info["exif"])
+        else:
+            im.load()
+            exif = im.getexif()
+            im = _normalise_mode(label, im, info, notes)
+            pixels, has_alpha = _as_array(im), im.mode in ("LA", "RGBA")
     orientation = _take_orientation(label, exif, info, notes)
     if orientation != 1:
         pixels = orient(pixels, orientation)
@@ -223,29 +235,12 @@ def read_header(label, data: bytes, max_pixels: int | None = DEFAULT_MAX_PIXELS)
     """Parse ``data`` (a whole file) as :func:`read` would, without decoding pixels: for a
     decoder elsewhere (:mod:`dpdown.io.gpu_codecs`) that must keep the same metadata and
     orientation. Errors are :class:`ImageError`, as :func:`read`'s."""
-    from PIL import Image as PILImage
-    from PIL import UnidentifiedImageError
-
     notes = []
-    try:
-        with _PILLOW_LIMIT, warnings.catch_warnings():
-            warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
-            limit, PILImage.MAX_IMAGE_PIXELS = PILImage.MAX_IMAGE_PIXELS, None
-            try:
-                im = PILImage.open(io.BytesIO(data))
-            finally:
-                PILImage.MAX_IMAGE_PIXELS = limit
-        with im:
-            _check_size(label, *im.size, max_pixels)
-            info = {key: im.info[key] for key in ("icc_profile", "dpi") if im.info.get(key)}
-            exif = im.getexif()
-            header = Header(im.format, im.mode, im.size, getattr(im, "n_frames", 1), 1, info, notes)
-    except UnidentifiedImageError:
-        raise ImageError(f"{label}: not an image dpdown can read") from None
-    except ImageError:
-        raise
-    except (OSError, SyntaxError, ValueError, EOFError, KeyError, IndexError) as exc:
-        raise ImageError(f"{label}: cannot decode image ({exc})") from None
+    with _pillow_image(label, io.BytesIO(data)) as im:
+        _check_size(label, *im.size, max_pixels)
+        info = {key: im.info[key] for key in ("icc_profile", "dpi") if im.info.get(key)}
+        exif = im.getexif()
+        header = Header(im.format, im.mode, im.size, getattr(im, "n_frames", 1), 1, info, notes)
     header.orientation = _take_orientation(label, exif, info, notes)
     return header
 
