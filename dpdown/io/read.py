@@ -152,8 +152,8 @@ _PILLOW_LIMIT = threading.Lock()
 @contextlib.contextmanager
 def _pillow_image(label, stream):
     """``stream`` opened by Pillow, without its pixel limit (the caller checks the size
-    itself, :func:`_check_size`), and Pillow's errors inside the block as one-line
-    :class:`ImageError`\ s."""
+    itself, :func:`_check_size`); Pillow's errors inside the block become one-line
+    ImageErrors."""
     from PIL import Image as PILImage
     from PIL import UnidentifiedImageError
 
