@@ -172,8 +172,8 @@ def main(argv=None):
           "stack/spill bytes; global memory instructions in the PTX")
     dtype = np.dtype(args.dtype)
     kind = ("U" if dtype.kind == "u" else "") + str(8 * dtype.itemsize)  # as SASS names it: LDG.E.U8, LDG.E.64
-    print(f"| method | k | kernel | registers | stack B | spill st/ld B | global loads (PTX) | global stores "
-          f"| pixel loads in flight |")
+    print("| method | k | kernel | registers | stack B | spill st/ld B | global loads (PTX) | global stores "
+          "| pixel loads in flight |")
     print("|---|---|---|---:|---:|---:|---|---|---:|")
     for k in args.k or [2, 4]:
         footprint = footprints.plan(host.shape, k=k)

@@ -229,18 +229,22 @@ def test_softpool_on_floats_without_a_running_maximum_where_bounded(factor, beta
     """Float images whose |βx| stays within float64's exponent take the separable sums (one
     e^(βx) per value); others the running-maximum walker. Both are the naive twin's numbers."""
     from dpdown.core.working import to_working
+    from dpdown.kernels import footprints
     from dpdown.methods import softpool
 
     img = (random_image((19, 23, 3), np.float64, seed=3) * factor).astype(np.float32)
-    assert softpool._bounded(to_working(img, False), beta) == bounded
+    work = to_working(img, False)
+    assert softpool._bounded(work, footprints.window(work.shape, 3), beta) == bounded
     out = dpdown.downscale(img, 3, method="softpool", beta=beta)
     np.testing.assert_allclose(out, naive.softpool(img.astype(np.float64), beta, k=3), rtol=1e-6, atol=1e-6 * abs(factor))
 
 
 def test_softpool_on_floats_with_nan_takes_the_running_maximum():
     from dpdown.core.working import to_working
+    from dpdown.kernels import footprints
     from dpdown.methods import softpool
 
     img = random_image((8, 8, 3), np.float32, seed=1)
     img[2, 3, 1] = np.nan
-    assert not softpool._bounded(to_working(img, False), 1.0)
+    work = to_working(img, False)
+    assert not softpool._bounded(work, footprints.window(work.shape, 2), 1.0)

@@ -53,8 +53,8 @@ def test_a_stack_is_one_launch_per_pass(monkeypatch):
     from dpdown.kernels.walkers import launch
 
     launches = []
-    run_on_cpu = launch._run_on_cpu
-    monkeypatch.setattr(launch, "_run_on_cpu", lambda *args: launches.append(1) or run_on_cpu(*args))
+    variant = launch.variant
+    monkeypatch.setattr(launch, "variant", lambda *args: launches.append(1) or variant(*args))
     frame = random_image((12, 11, 3), np.uint8, seed=1)
     dpdown.downscale(frame, 2, method="dpid")
     alone = len(launches)

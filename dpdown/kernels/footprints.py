@@ -71,6 +71,11 @@ class Footprint:
         return bool((self.rows.weight == 1.0).all() and (self.cols.weight == 1.0).all())
 
     @property
+    def input_rows(self) -> slice:
+        """The input rows these footprints read (a strip's, within a whole image)."""
+        return slice(int(self.rows.start.min(initial=0)), int(self.rows.stop.max(initial=0)))
+
+    @property
     def disjoint_columns(self) -> bool:
         """No input column is in two footprints of an output row (stride ≥ k; integer ratios)."""
         return bool((self.cols.start[1:] >= self.cols.stop[:-1]).all())

@@ -117,22 +117,24 @@ def softpool(work, footprint, beta=1.0):
     if work.pixels.dtype == np.uint8 and beta == 1.0 and work.device == "cpu" and _BOUNDED.uses_lut(work):
         blocks, separable = _unit_kernels(work)
         return run(blocks if tiling(work, footprint) else separable, work, footprint, (beta,))
-    if _bounded(work, beta):
+    if _bounded(work, footprint, beta):
         return run(_BOUNDED, work, footprint, (beta,))
     return run(_BETA, work, footprint, (beta,))
 
 
-def _bounded(work, beta):
-    """Whether ``e^(βx)`` of every working value stays within float64 (``|βx| ≤ BOUNDED_BETA``),
-    so that SoftPool's two sums need no running maximum: always for integer images (values in
-    [0, 1]) at ``|β| ≤ BOUNDED_BETA``; for a float image on the CPU, where its largest
-    magnitude allows (one pass over it; NaN or ∞ never do). The separable walker then takes one
+def _bounded(work, footprint, beta):
+    """Whether ``e^(βx)`` of every working value ``footprint`` reads stays within float64
+    (``|βx| ≤ BOUNDED_BETA``), so that SoftPool's two sums need no running maximum: always for
+    integer images (values in [0, 1]) at ``|β| ≤ BOUNDED_BETA``; for a float image on the CPU,
+    where the largest magnitude of the rows it reads allows (one pass over them, so a strip
+    reads only its own; NaN or ∞ never do). The separable walker then takes one
     ``e^(βx)`` per value for both sums, in half the time of the running-maximum walker."""
     if work.pixels.dtype.kind == "u":
         return abs(beta) <= BOUNDED_BETA
-    if work.device != "cpu" or work.pixels.size == 0:
+    rows = work.pixels[footprint.input_rows]
+    if work.device != "cpu" or rows.size == 0:
         return False
-    largest = max(abs(float(work.pixels.max())), abs(float(work.pixels.min()))) * work.scale
+    largest = max(abs(float(rows.max())), abs(float(rows.min()))) * work.scale
     if work.linear:  # sRGB decoding grows as x^2.4 above 1
         largest = max(largest, largest ** 2.4)
     return abs(beta) * largest <= BOUNDED_BETA

@@ -75,14 +75,16 @@ def _flag_invalid(values, flag):
 _flag_invalid = Lazy(_flag_invalid)
 
 
-def _probabilities(work) -> bool:
-    """Whether every value is finite and non-negative (integers always are), checked where
-    the pixels are: on the GPU for a GPU array, with no copy of it to the host."""
+def _probabilities(work, footprint) -> bool:
+    """Whether every value ``footprint`` reads is finite and non-negative (integers always
+    are), checked where the pixels are: on the GPU for a GPU array, with no copy of it to the
+    host; a strip checks its own rows only."""
     if work.pixels.dtype.kind != "f":
         return True
     if work.device != "cuda":
-        return bool(work.pixels.min() >= 0 and work.pixels.max() < np.inf)
-    values = work.device_pixels.reshape(-1)
+        rows = work.pixels[footprint.input_rows]
+        return bool(rows.min(initial=0.0) >= 0 and rows.max(initial=0.0) < np.inf)
+    values = work.device_pixels[footprint.input_rows].reshape(-1)
     flag = as_device(np.zeros(1, np.int32))
     blocks = max(1, min(1024, -(-values.size // 256)))
     _flag_invalid.compiled("cuda")[blocks, 256, stream()](values, flag)
@@ -90,7 +92,7 @@ def _probabilities(work) -> bool:
 
 
 def stochastic(work, footprint, mode="sample", seed=DEFAULT_SEED):
-    if not _probabilities(work):
+    if not _probabilities(work, footprint):
         raise ParameterError("stochastic pooling needs finite, non-negative values (they are probabilities)")
     return run(_KERNELS[mode], work, footprint, (float(seed),))
 

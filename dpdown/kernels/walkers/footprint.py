@@ -31,7 +31,7 @@ import numpy as np
 
 from ..jit import jit, prange
 from ..rules import ALPHA, CHANNELS, acc_width, accumulate, finalize
-from .shared import Kernel, Plan, block_sizes, layout, load_pixel, preload_rows, store
+from .shared import Kernel, Plan, block_fields, layout, load_pixel, store
 
 
 @jit(parallel=True)
@@ -81,11 +81,8 @@ def footprint_plan(kernel, work, target, footprint, params) -> FootprintPlan:
     shared = layout(work, target)
     if target != "cuda":
         return FootprintPlan(**shared)
-    box_rows, box_cols = block_sizes(footprint, target)
     return FootprintPlan(**shared, acc_width=int(kernel.rule["acc_width"](shared["channels"], params)),
-                         box_rows=box_rows, box_cols=box_cols,
-                         preload_rows=preload_rows(box_rows, box_cols, shared["channels"]),
-                         preload_cols=max(box_cols, 1))
+                         **block_fields(footprint, target, shared["channels"]))
 
 
 class FootprintKernel(Kernel):

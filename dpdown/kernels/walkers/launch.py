@@ -8,6 +8,8 @@ numba.cuda, so they are imported on a CUDA run's first use, never by a CPU run.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..jit import Lazy, specialise
@@ -23,10 +25,12 @@ def _run_on_cpu(variant, work, footprints, params, ref, lut, top, final, dtype):
     return out
 
 
+@functools.cache
 def _cpu():
     return {"footprint": footprint, "separable": separable, "block": block}, _run_on_cpu
 
 
+@functools.cache
 def _cuda():
     from . import footprint_cuda, separable_cuda, window_cuda
 

@@ -88,7 +88,7 @@ from ..rules import (  # the names a variant binds, declared in rules.py
     transform,
 )
 from .folds import _insert, _reduce
-from .shared import Kernel, Plan, block_sizes, encode, layout, load_pixel, preload_rows, store
+from .shared import Kernel, Plan, block_fields, encode, layout, load_pixel, store
 
 
 @inline
@@ -417,10 +417,8 @@ def separable_plan(kernel, work, target="cpu", params=None, footprint=None, fina
     shared = layout(work, target)
     plain = work.alpha < 0 and not work.channel_pool[0] and target == "cpu"
     ranked = plain and kernel.rule["transform"] is identity  # ranking: the term is the value itself
-    box_rows, box_cols = block_sizes(footprint, target)
-    blocks = dict(box_rows=box_rows, box_cols=box_cols)
-    if target == "cuda":
-        blocks.update(preload_rows=preload_rows(box_rows, box_cols, shared["channels"]), preload_cols=max(box_cols, 1))
+    blocks = block_fields(footprint, target, shared["channels"])
+    box_rows, box_cols = blocks["box_rows"], blocks["box_cols"]
     if reduce == TOP:
         r = int(params[0])
         unit = footprint is not None and footprint.unit_coverage

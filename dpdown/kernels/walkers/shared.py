@@ -138,6 +138,18 @@ def block_sizes(footprint, target):
     return (box_rows, box_cols) if box_cols in COMPILED_BLOCKS else (0, 0)
 
 
+def block_fields(footprint, target, channels) -> dict:
+    """The plan fields of the block compiled in (:func:`block_sizes`): ``box_rows``,
+    ``box_cols``, and on the GPU the part of it a thread loads at once, ``preload_rows``
+    (:func:`preload_rows`) × ``preload_cols`` (the block's columns, at least 1: a local
+    array's size)."""
+    box_rows, box_cols = block_sizes(footprint, target)
+    fields = dict(box_rows=box_rows, box_cols=box_cols)
+    if target == "cuda":
+        fields.update(preload_rows=preload_rows(box_rows, box_cols, channels), preload_cols=max(box_cols, 1))
+    return fields
+
+
 def preload_rows(box_rows, box_cols, channels, values=12):
     """Rows of a block a CUDA walker loads at once (``PRELOAD_ROWS``): the most that divide the
     block and hold at most ``values`` values (1 without a block: its array still needs a size)."""
@@ -161,22 +173,23 @@ class Plan:
     channel_pool: tuple  # CHANNEL_POOL, CHANNEL_SIZE: pooling across channels (mode, group size)
     transfer: tuple      # the transfer function of the stored values (colour.transfer): binds decode, LINEAR
 
+    def walker_constants(self) -> dict:
+        """The constants of the walker's own fields (those a subclass adds) that are set."""
+        shared = {f.name for f in dataclasses.fields(Plan)}
+        return {f.name.upper(): getattr(self, f.name) for f in dataclasses.fields(self)
+                if f.name not in shared and getattr(self, f.name) is not None}
+
     def constants(self) -> dict:
         """The names this plan binds into the template."""
         mode, size = self.channel_pool
-        named = {f.name.upper(): getattr(self, f.name) for f in dataclasses.fields(self)
-                 if f.name not in ("target", "channels", "alpha", "channel_pool", "transfer")
-                 and getattr(self, f.name) is not None}
         return dict(CHANNELS=self.channels, ALPHA=self.alpha, CHANNEL_POOL=mode, CHANNEL_SIZE=size,
                     decode=colour.decoder(*self.transfer), LINEAR=self.transfer[0] != colour.NONE,
-                    linear_to_srgb=colour.linear_to_srgb, **named)
+                    linear_to_srgb=colour.linear_to_srgb, **self.walker_constants())
 
     def tag(self, walker: str, name: str) -> str:
         """The variant's name in the kernel cache: readable, and distinct for distinct plans."""
         mode, size = self.channel_pool
-        own = sorted((k, v) for k, v in self.constants().items()
-                     if k not in ("CHANNELS", "ALPHA", "CHANNEL_POOL", "CHANNEL_SIZE", "decode", "LINEAR",
-                                  "linear_to_srgb"))
+        own = sorted(self.walker_constants().items())
         return (f"{walker}_{name}_c{self.channels}" + ("a" if self.alpha >= 0 else "")
                 + (f"_p{mode}x{size}" if mode else "")
                 + (f"_lin{self.transfer[0]}x{self.transfer[1]}" if self.transfer[0] else "")
