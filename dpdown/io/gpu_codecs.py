@@ -35,6 +35,7 @@ from .write import write as write_file
 CODECS = ("auto", "cpu", "gpu")
 INSTALL = "pip install 'dpdown[gpu-codecs]'"
 _MODULE = "nvidia.nvimgcodec"
+cuda = None  # numba.cuda, bound when a template is compiled for the GPU (jit.Lazy.python_function)
 
 
 class CodecError(DpdownError):
@@ -188,7 +189,7 @@ def _on_device(nv, decoded, header, gray):
 def _orient_copy(src, dst, orientation):
     """dst[i, j] = the source pixel that EXIF ``orientation`` puts at (i, j), as
     :func:`dpdown.io.read.orient` (Pillow's ``exif_transpose``)."""
-    i, j = cuda.grid(2)  # noqa: F821 (bound by Lazy for the CUDA target)
+    i, j = cuda.grid(2)
     if i >= dst.shape[0] or j >= dst.shape[1]:
         return
     last_row = src.shape[0] - 1
@@ -255,7 +256,7 @@ def write(pixels, path, info, overwrite, *, format, quality=None, has_alpha=None
                 write_atomic(path, lambda stream: stream.write(data), overwrite)
             return
     write_file(devices.to_host(pixels), path, info, overwrite, format=format, quality=quality,
-          has_alpha=has_alpha, notes=notes)
+               has_alpha=has_alpha, notes=notes)
 
 
 def encode_jpeg(pixels, quality=None) -> bytes:
