@@ -84,12 +84,9 @@ def space_for(method: registry.Method, names, k: int, fixed: dict) -> Space:
     return Space(tuple(chosen), tuple(slices), np.array(start, np.float64), tuple(bounds))
 
 
-def metric_function(metric: str):
-    """``(target, candidate) → float``, larger is better: ``ssim``, ``psnr`` or ``module:function``."""
-    from . import similarity
-
-    if metric in METRICS:
-        return getattr(similarity, metric)
+def user_metric(metric: str):
+    """The ``module:function`` of ``metric``: ``(target, candidate) → float``, larger is better
+    (``ssim`` and ``psnr`` are the evaluation's own, :func:`measure_for`)."""
     module, sep, name = metric.partition(":")
     if not sep:
         raise ParameterError(f"--metric must be one of {', '.join(METRICS)} or module:function (got {metric!r})")
@@ -126,7 +123,7 @@ def measure_for(metric: str, protocol, k: int):
             (lambda reference, shown: similarity.score(reference, shown)[0])
     if metric == "psnr":
         return (lambda target: target), (lambda target, shown: similarity.psnr(target, shown, border))
-    function = metric_function(metric)
+    function = user_metric(metric)
 
     def inside(pixels):
         h, w = pixels.shape[:2]
