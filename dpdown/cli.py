@@ -347,10 +347,10 @@ def _scale_one(job, source, output, verbose):
     elif output is not None:
         format_for(output, job.files.format)  # an unknown format is an error before any work is done
         out_file = output
-    from .io.gpu_codecs import on_cuda
+    from .io.gpu_codecs import on_cuda, resolve
 
     # as batch.run does: codec gpu that cannot run is one error, auto is settled here
-    codec = batch.resolve_codec(job.files.codec, "cuda" if on_cuda(job.downscale.get("device", "cpu")) else "cpu")
+    codec = resolve(job.files.codec, "cuda" if on_cuda(job.downscale.get("device", "cpu")) else "cpu")
     job = dataclasses.replace(job, files=dataclasses.replace(job.files, codec=codec))
     try:
         with _notices():

@@ -32,6 +32,7 @@ from ..errors import DpdownError, ImageError, Interrupted, ParameterError
 from ..kernels import device as devices
 from ..kernels import footprints
 from ..methods import registry
+from . import gpu_codecs
 from .formats import EXTENSIONS, FORMATS, READABLE
 from .one_file import FileOptions
 
@@ -305,7 +306,7 @@ def run(job: Job, items, jobs=None, dask=None, on_outcome=None) -> Summary:
     if device:
         job = dataclasses.replace(job, downscale=dict(job.downscale, device=device))
         # the codecs too: codec gpu that cannot run is one error before any file, auto settled once
-        job = dataclasses.replace(job, files=dataclasses.replace(job.files, codec=resolve_codec(job.files.codec,
+        job = dataclasses.replace(job, files=dataclasses.replace(job.files, codec=gpu_codecs.resolve(job.files.codec,
                                                                                               device)))
 
     def done(outcome):
@@ -342,16 +343,6 @@ def run(job: Job, items, jobs=None, dask=None, on_outcome=None) -> Summary:
         for folder in folders:
             remove_stale_parts(folder)
     return Summary(outcomes, time.perf_counter() - start)
-
-
-def resolve_codec(codec, device) -> str:
-    """``gpu`` or ``cpu`` for the requested ``codec`` on the resolved ``device`` (see
-    :func:`dpdown.io.gpu_codecs.resolve`); nvImageCodec is imported only where it may be used."""
-    if codec == "cpu" or (codec == "auto" and device != "cuda"):
-        return "cpu"
-    from .gpu_codecs import resolve
-
-    return resolve(codec, device)
 
 
 def run_tasks(task, items, jobs=None, dask=None, done=None, lost=None, threads=False):
