@@ -26,11 +26,12 @@ import platform
 import sys
 import time
 
-import numba
 import numpy as np
 from PIL import Image
 
 import dpdown
+from dpdown.kernels import bands
+from dpdown.kernels.jit import jit
 from dpdown.methods import registry
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -41,17 +42,21 @@ def test_image(width=6000, height=4000):
         return np.asarray(im.convert("RGB").resize((width, height), Image.LANCZOS))
 
 
-@numba.njit(parallel=True, cache=True)
-def read_floor(flat, k):
+@jit(bands=True)
+def _read_floor(lo, hi, flat, k, check):
     """Every value read once, summed down each column of k rows (uint16: exact for k² ≤ 257)."""
-    n_rows, width = -(-flat.shape[0] // k), flat.shape[1]
-    check = np.zeros(n_rows)
-    for i in numba.prange(n_rows):
+    width = flat.shape[1]
+    for i in range(lo, hi):
         sums = np.zeros(width, np.uint16)
         for y in range(i * k, min(i * k + k, flat.shape[0])):
             for t in range(width):
                 sums[t] += flat[y, t]
         check[i] = sums[i % width]  # keeps the pass from being optimised away
+
+
+def read_floor(flat, k):
+    check = np.zeros(-(-flat.shape[0] // k))
+    bands.run(_read_floor, len(check), flat, k, check)
     return check
 
 
@@ -112,9 +117,7 @@ def main(argv=None):
         cv2 = None
         print("opencv not installed (pip install -e '.[bench]'): no INTER_AREA peer", file=sys.stderr)
     pil = Image.fromarray(img)
-    import numba
-
-    threads = numba.get_num_threads()
+    threads = bands.threads()
     lines += ["Every method; ratio = dpdown's throughput / OpenCV INTER_AREA's at the same k; thread scaling "
               f"= time on 1 thread / time on {threads} at k = {sizes[-1]}:", "",
               "| method | " + " | ".join(f"k={k} ms | k={k} MP/s | k={k} vs INTER_AREA" for k in sizes)
@@ -140,10 +143,9 @@ def main(argv=None):
             ratio = f"{area / seconds:.2f}×" if area else ""
             cells.append(f"{seconds * 1000:.1f} | {megapixels / seconds:.0f} | {ratio}")
         if name in names:
-            numba.set_num_threads(1)
-            alone = timed(f"dpdown {name} k={sizes[-1]}, 1 thread",
-                          lambda: dpdown.downscale(img, sizes[-1], method=name))
-            numba.set_num_threads(threads)
+            with bands.using(1):
+                alone = timed(f"dpdown {name} k={sizes[-1]}, 1 thread",
+                              lambda: dpdown.downscale(img, sizes[-1], method=name))
             cells.append(f"{alone / seconds:.2f}×")  # seconds: the last k's, on every thread
         else:
             cells.append("")

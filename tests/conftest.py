@@ -15,10 +15,8 @@ os.environ.setdefault("NUMBA_OPT", "0")
 # variant of every kernel): the suite runs the same per-pixel code with the size read at run
 # time, and test_family.test_block_sizes_compiled_in runs each path with it compiled in.
 os.environ.setdefault("DPDOWN_COMPILED_BLOCKS", "")
-# Serial kernels (prange as range), compiled in half the time; test_threads.py runs a kernel
-# of every walker compiled for threads against its naive twin, and checks thread counts.
-os.environ.setdefault("DPDOWN_PARALLEL", "0")
-# tests/test_threads.py compares one thread with several: Numba gets at least two, on one core too.
+# tests/test_threads.py compares one thread with several: kernels get at least two bands
+# (dpdown.kernels.bands), on one core too.
 os.environ["NUMBA_NUM_THREADS"] = str(max(2, int(os.environ.get("NUMBA_NUM_THREADS") or len(os.sched_getaffinity(0)))))
 os.environ.setdefault("NUMBA_CACHE_DIR", str(pathlib.Path(__file__).resolve().parent.parent / ".pytest_cache"
                                              / "numba"))

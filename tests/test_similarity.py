@@ -74,17 +74,13 @@ def test_identical_images_and_constant_images():
 
 
 def test_thread_count_does_not_change_the_result():
-    import numba
+    from dpdown.kernels import bands
 
     x, y = pair((50, 41, 3))
-    before = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
+    with bands.using(1):
         one = evaluate.compare(x, y)
-        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+    with bands.using(2):
         assert evaluate.compare(x, y) == one
-    finally:
-        numba.set_num_threads(before)
 
 
 def test_too_small_and_mismatched_shapes_are_clear_errors():

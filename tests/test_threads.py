@@ -1,16 +1,15 @@
-"""The kernels as users run them: compiled for threads (``parallel=True``, ``prange``).
-
-The rest of the suite compiles them serial (``DPDOWN_PARALLEL=0``, conftest.py): the same
-results in half the compile time. Here one case per path through each walker is compiled
-for threads and run on one thread and on all of them, against its naive twin.
+"""The kernels on several threads: each runs over bands of output rows, one band per thread
+(dpdown.kernels.bands). One case per path through each walker runs on one thread and on
+several, against its naive twin, and the bands really run at once.
 """
 
-import numba
+import threading
+
 import numpy as np
 import pytest
 
 import dpdown
-from dpdown.kernels import jit
+from dpdown.kernels import bands
 
 import naive
 from conftest import assert_output_close, random_image, run_final
@@ -29,14 +28,12 @@ CASES = [  # (method, parameters, twin, dtype, geometry): one per walker path
 
 
 @pytest.fixture
-def threaded(monkeypatch):
-    """Kernels compiled for threads; yields how many threads "several" is (at least two,
-    conftest.py sees to it, else a run on several would be compared with itself)."""
-    monkeypatch.setattr(jit, "PARALLEL", True)
-    threads = numba.config.NUMBA_NUM_THREADS
+def threaded():
+    """How many threads "several" is: at least two (conftest.py sees to it), else a run on
+    several would be compared with itself."""
+    threads = bands.threads()
     assert threads >= 2, "NUMBA_NUM_THREADS must be at least 2 for the thread tests"
-    yield threads
-    numba.set_num_threads(threads)
+    return threads
 
 
 @pytest.mark.parametrize("name,params,twin,dtype,geometry", CASES, ids=[case[0] for case in CASES])
@@ -57,28 +54,75 @@ def _equal_naive_on_any_thread_count(threaded, name, params, twin, dtype, geomet
     img = random_image((67, 53, 3), dtype, seed=7)  # enough output rows for every thread
     results = []
     for threads in (1, threaded):
-        numba.set_num_threads(threads)
-        results.append(run_final(name, img, params, geometry))
+        with bands.using(threads):
+            results.append(run_final(name, img, params, geometry))
     assert_output_close(results[-1], twin(naive.working(img), geometry), 1e-6)
     np.testing.assert_array_equal(results[0], results[-1])
 
 
-def test_kernels_are_compiled_for_threads(threaded):
+def test_bands_run_at_once_without_the_gil(threaded, monkeypatch):
+    """Every band of a kernel runs at the same time, each on its own thread, and the compiled
+    kernel releases the GIL (else the threads would take turns)."""
     from dpdown.methods import avg
 
-    dpdown.downscale(random_image((8, 8, 3), np.uint8), 2, method="avg")
-    compiled = [d for lazy in avg._kernel.variants.values() for (_, parallel), d in lazy._compiled.items()
-                if parallel]
-    assert compiled and all(d.targetoptions["parallel"] for d in compiled)
+    barrier, seen = threading.Barrier(threaded, timeout=30), set()
+    run = bands.run
+
+    def meeting(kernel, n_rows, *args):
+        def band(lo, hi, *rest):
+            barrier.wait()  # every band is running before any goes on
+            seen.add(threading.get_ident())
+            kernel(lo, hi, *rest)
+        run(band, n_rows, *args)
+
+    monkeypatch.setattr(bands, "run", meeting)
+    monkeypatch.setattr(bands, "_RAN", _Everything())  # as on every call after a kernel's first
+    img = random_image((40, 30, 3), np.uint8)
+    out = dpdown.downscale(img, 2, method="avg")
+    assert len(seen) == threaded
+    monkeypatch.setattr(bands, "run", run)
+    with bands.using(1):
+        np.testing.assert_array_equal(out, dpdown.downscale(img, 2, method="avg"))
+    compiled = [lazy.compiled("cpu") for lazy in avg._kernel.variants.values() if "cpu" in lazy._compiled]
+    assert compiled and all(d.targetoptions["nogil"] for d in compiled)
+
+
+class _Everything(set):
+    def __contains__(self, item):
+        return True
+
+
+def test_a_kernels_first_call_compiles_it_once(threaded, monkeypatch):
+    """The first call for given argument types runs its first band alone, so that the other
+    bands do not each compile the kernel at the same time; later calls run all bands at once."""
+    calls = []
+    lock = threading.Lock()
+
+    def kernel(lo, hi, out):
+        with lock:
+            calls.append((lo, hi))
+        out[lo:hi] = 1
+
+    monkeypatch.setattr(bands, "_RAN", set())
+    out = np.zeros(8)
+    bands.run(kernel, 8, out)
+    assert calls[0] == bands.split(8, threaded)[0] and sorted(calls) == bands.split(8, threaded) and out.all()
+    assert bands._signature(kernel, (out,)) in bands._RAN
+
+
+def test_bands_cover_every_row_once():
+    assert bands.split(10, 3) == [(0, 3), (3, 6), (6, 10)]
+    assert bands.split(2, 8) == [(0, 1), (1, 2)]
+    assert bands.split(0, 4) == [] and bands.split(5, 1) == [(0, 5)]
 
 
 def test_stochastic_same_seed_same_image_any_thread_count(threaded):
     img = random_image((64, 48, 3), np.uint8, seed=1)
     results = []
     for threads in (1, threaded):
-        numba.set_num_threads(threads)
-        results.append(dpdown.downscale(img, 3, method="stochastic", seed=42))
-        results.append(dpdown.downscale(img, 2, method="s3pool", seed=42))
+        with bands.using(threads):
+            results.append(dpdown.downscale(img, 3, method="stochastic", seed=42))
+            results.append(dpdown.downscale(img, 2, method="s3pool", seed=42))
     np.testing.assert_array_equal(results[0], results[2])
     np.testing.assert_array_equal(results[1], results[3])
     assert not np.array_equal(results[0], dpdown.downscale(img, 3, method="stochastic", seed=43))

@@ -98,6 +98,7 @@ def resize(pixels, shape, convention: str = "pillow", device: str = "cpu"):
 
         image = as_device(pixels)
     else:
+        from ..kernels import bands
         from ..kernels import resample as kernels
 
         image = np.ascontiguousarray(pixels, dtype=np.float32)
@@ -111,6 +112,7 @@ def resize(pixels, shape, convention: str = "pillow", device: str = "cpu"):
             image = kernels.apply(axis, image, index, weight, low, high, out_shape)
         else:
             out = np.empty(out_shape, np.float32)
-            (kernels.along_rows if axis == 0 else kernels.along_columns)(image, index, weight, low, high, out)
+            kernel = kernels.along_rows if axis == 0 else kernels.along_columns
+            bands.run(kernel, out_shape[0], image, index, weight, low, high, out)
             image = out
     return image

@@ -88,10 +88,10 @@ def prepare(reference, border: int = 0, device: str = "cpu") -> Reference:
 
         mean, variance = similarity_cuda.moments(pixels, border, shape)
         return Reference(pixels, border, mean, variance, device)
-    from ..kernels import similarity
+    from ..kernels import bands, similarity
 
     mean, variance = np.empty(shape), np.empty(shape)
-    similarity.moments(pixels, border, mean, variance)
+    bands.run(similarity.moments, shape[0], pixels, border, mean, variance)
     return Reference(pixels, border, mean, variance, device)
 
 
@@ -102,10 +102,10 @@ def _mean_squared_error(x, y, border: int, device: str) -> float:
 
         sums = similarity_cuda.squared_error_rows(x, y, border)
     else:
-        from ..kernels import similarity
+        from ..kernels import bands, similarity
 
         sums = np.empty(x.shape[0] - 2 * border)
-        similarity.squared_error_rows(x, y, border, sums)
+        bands.run(similarity.squared_error_rows, len(sums), x, y, border, sums)
     return math.fsum(sums) / ((x.shape[0] - 2 * border) * (x.shape[1] - 2 * border) * x.shape[2])
 
 
@@ -117,10 +117,10 @@ def _structural_similarity(reference: Reference, image) -> float:
 
         sums = similarity_cuda.ssim_rows(*args)
     else:
-        from ..kernels import similarity
+        from ..kernels import bands, similarity
 
         sums = np.empty(rows)
-        similarity.ssim_rows(*args, sums)
+        bands.run(similarity.ssim_rows, rows, *args, sums)
     return math.fsum(sums) / (rows * cols * channels)
 
 

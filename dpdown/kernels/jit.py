@@ -18,20 +18,16 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import sys
 import threading
 import types
 
-# ``DPDOWN_PARALLEL=0`` compiles the kernels without Numba's parallel transform (``prange``
-# runs as ``range``, on one thread): the same results, compiled in about half the time, for
-# the test suite, whose cold run is mostly compiling (tests/test_threads.py compiles with it).
-PARALLEL = os.environ.get("DPDOWN_PARALLEL", "1") != "0"
-
 
 class Lazy:
     """A Python function compiled with ``numba.njit(**options)`` on first use (or, for a
-    ``target`` of CUDA, with ``numba.cuda.jit``)."""
+    ``target`` of CUDA, with ``numba.cuda.jit``). ``bands=True`` marks a kernel that
+    :func:`dpdown.kernels.bands.run` runs over bands of output rows, one per thread: it is
+    compiled serial, as Numba compiles the body of a parallel loop (:func:`_pipeline`)."""
 
     def __init__(self, py_func, name=None, bindings=None, **options):
         self.py_func = py_func
@@ -70,13 +66,11 @@ class Lazy:
     def python_function(self, target="cpu"):
         """This function with its names bound for ``target``: what Numba compiles (and what
         ``benchmarks/cuda_static.py`` compiles to PTX without a GPU)."""
-        numba = _numba()
         namespace = self._globals()
         for n in self.py_func.__code__.co_names:
             value = namespace.get(n)
             if isinstance(value, Lazy):
                 namespace[n] = value.compiled("cpu" if target == "cpu" else "cuda_device")
-        namespace["prange"] = numba.prange
         if target != "cpu":
             from numba import cuda
 
@@ -85,21 +79,21 @@ class Lazy:
                 namespace["np"] = _numpy_on_cuda()
         fn = types.FunctionType(self.py_func.__code__, namespace, self.name,
                                 self.py_func.__defaults__, self.py_func.__closure__)
-        threaded = self.options.get("parallel", False)
-        # a serial build is cached apart: Numba's cache does not key on the options
-        fn.__qualname__ = f"{self.name}_{self.digest()}" + ("_serial" if threaded and not PARALLEL else "")
+        fn.__qualname__ = f"{self.name}_{self.digest()}"
         fn.__module__ = self.py_func.__module__
         return fn
 
     def compiled(self, target="cpu"):
         """The compiled function: ``cpu`` (njit), ``cuda`` (a kernel) or ``cuda_device``."""
-        parallel = PARALLEL and self.options.get("parallel", False)
-        key = (target, parallel)
+        key = target
         if key not in self._compiled:
             fn = self.python_function(target)
             if target == "cpu":
-                self._compiled[key] = _numba().njit(cache=True, pipeline_class=_pipeline(),
-                                                    **dict(self.options, parallel=parallel))(fn)
+                options = dict(self.options)
+                band = options.pop("bands", False)
+                if band:  # the GIL released, so that bands run at once; numpy's error model, as a loop body
+                    options.update(nogil=True, error_model="numpy")
+                self._compiled[key] = _numba().njit(cache=True, pipeline_class=_pipeline(band), **options)(fn)
             else:
                 from numba import cuda
 
@@ -188,23 +182,78 @@ def _serialise_cache_saves():
 
 
 @functools.lru_cache(maxsize=None)
-def _pipeline():
+def _pipeline(band=False):
     """Numba's nopython pipeline, with dead code removed once types are known. An inlined
     helper leaves its unused global behind; Numba lowers such a value as a pointer to the
     live dispatcher object, and a function that holds one cannot be cached on disk: without
-    this the table fillers (``lut_*``) and every serial kernel compiled again in each process
-    (a kernel compiled for threads escaped: the parallel passes clean up themselves)."""
+    this the table fillers (``lut_*``) and every kernel compiled again in each process.
+
+    A band kernel (``band``) is compiled as Numba's parallel transform compiles the body of a
+    ``prange`` loop, without the transform's cost (about half of the compile time): its IR
+    simplified once types are known (copies propagated, dead code and empty blocks removed)
+    and its array arguments marked as not aliasing (``noalias``; a band kernel never gets one
+    array twice). Without them the same code ran up to 2.4× slower (docs/benchmarks.md)."""
     from numba.core.compiler import CompilerBase, DefaultPassBuilder
-    from numba.core.typed_passes import DeadCodeElimination, NopythonTypeInference
+    from numba.core.typed_passes import DeadCodeElimination, NopythonRewrites, NopythonTypeInference
+
+    simplify = _simplify_pass()
 
     class Pipeline(CompilerBase):
         def define_pipelines(self):
             passes = DefaultPassBuilder.define_nopython_pipeline(self.state)
             passes.add_pass_after(DeadCodeElimination, NopythonTypeInference)
+            if band:
+                passes.add_pass_after(simplify, NopythonRewrites)
+                self.state.flags.noalias = True
             passes.finalize()
             return [passes]
 
     return Pipeline
+
+
+@functools.lru_cache(maxsize=None)
+def _simplify_pass():
+    """The pass that simplifies a typed function's IR as the parallel transform does."""
+    from numba.core import ir_utils
+    from numba.core.compiler_machinery import FunctionPass, register_pass
+
+    @register_pass(mutates_CFG=True, analysis_only=False)
+    class Simplify(FunctionPass):
+        _name = "dpdown_simplify"
+
+        def __init__(self):
+            FunctionPass.__init__(self)
+
+        def run_pass(self, state):
+            ir_utils.simplify(state.func_ir, state.typemap, state.calltypes, state.metadata)
+            _drop_called_dispatchers(state.func_ir, state.typemap)
+            return True
+
+    return Simplify
+
+
+def _drop_called_dispatchers(func_ir, typemap):
+    """Remove the loads of compiled functions that are only called. Numba lowers such a load
+    as the address of the live dispatcher object, and a function holding one cannot be cached
+    on disk; LLVM deletes it as unused when it optimises (``NUMBA_OPT`` > 0), but the call
+    never reads it, so it can go before lowering at any level."""
+    from numba.core import ir, types
+
+    def loads_dispatcher(stmt):
+        return (isinstance(stmt, ir.Assign) and isinstance(stmt.value, ir.Global)
+                and isinstance(typemap.get(stmt.target.name), types.Dispatcher))
+
+    statements = [stmt for block in func_ir.blocks.values() for stmt in block.body]
+    read = set()  # variables read other than as the function of a call
+    for stmt in statements:
+        if loads_dispatcher(stmt):
+            continue
+        names = [var.name for var in stmt.list_vars()]
+        if isinstance(stmt, ir.Assign) and isinstance(stmt.value, ir.Expr) and stmt.value.op == "call":
+            names.remove(stmt.value.func.name)  # its one use as the function called
+        read.update(names)
+    for block in func_ir.blocks.values():
+        block.body = [stmt for stmt in block.body if not (loads_dispatcher(stmt) and stmt.target.name not in read)]
 
 
 @functools.lru_cache(maxsize=None)
@@ -242,7 +291,3 @@ def specialise(template: Lazy, name: str, **bindings) -> Lazy:
     """The function of ``template`` with some of its global names bound to other functions."""
     return Lazy(template.py_func, name=name, bindings={**template.bindings, **bindings},
                 **template.options)
-
-
-def prange(*args):  # replaced by numba.prange when a kernel is compiled
-    return range(*args)

@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .jit import jit, prange
+from .jit import jit
 
 
-@jit(parallel=True, error_model="numpy")
-def along_columns(src, index, weight, low, high, out):
+@jit(bands=True)
+def along_columns(lo, hi, src, index, weight, low, high, out):
     """``out[i, o, c] = Σ_t weight[o, t]·src[i, index[o, t], c]``: each row resampled."""
     channels = src.shape[2]
-    for i in prange(out.shape[0]):
+    for i in range(lo, hi):
         for o in range(out.shape[1]):
             for c in range(channels):
                 total = 0.0
@@ -28,13 +28,13 @@ def along_columns(src, index, weight, low, high, out):
                 out[i, o, c] = min(max(total, low), high)
 
 
-@jit(parallel=True, error_model="numpy")
-def along_rows(src, index, weight, low, high, out):
+@jit(bands=True)
+def along_rows(lo, hi, src, index, weight, low, high, out):
     """``out[o, j, c] = Σ_t weight[o, t]·src[index[o, t], j, c]``: each column resampled,
     whole rows at a time."""
     width = out.shape[1] * out.shape[2]
     plane = src.reshape(src.shape[0], -1)
-    for o in prange(out.shape[0]):
+    for o in range(lo, hi):
         total = np.zeros(width)
         for t in range(index.shape[1]):
             w = weight[o, t]

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .jit import jit, prange
+from .jit import jit
 
 
 def gaussian_taps(sigma: float = 1.5, truncate: float = 3.5) -> np.ndarray:
@@ -55,8 +55,8 @@ def _window_cols(sums, channels, out):
             out[q] += w * shifted[q]
 
 
-@jit(parallel=True, error_model="numpy", fastmath={"contract"})
-def moments(x, border, mean, variance):
+@jit(bands=True, fastmath={"contract"})
+def moments(lo, hi, x, border, mean, variance):
     """``mean = g*x`` and ``variance = g*x² − mean²`` (float64, (H − 2b − n + 1) × (W − 2b −
     n + 1) × C) of the H×W×C image ``x`` inside a border of ``border`` pixels."""
     rows, cols, channels = mean.shape
@@ -64,7 +64,7 @@ def moments(x, border, mean, variance):
     width = cols * channels
     first = border * channels
     plane = x.reshape(x.shape[0], -1)
-    for i in prange(rows):
+    for i in range(lo, hi):
         sum_x, sum_xx = np.zeros(span), np.zeros(span)
         for t in range(TAPS.shape[0]):  # the window's rows, each as one vector
             w = TAPS[t]
@@ -82,8 +82,8 @@ def moments(x, border, mean, variance):
             variance_row[q] = mu_xx[q] - mu[q] * mu[q]
 
 
-@jit(parallel=True, error_model="numpy", fastmath={"contract"})
-def ssim_rows(x, y, mean, variance, border, c1, c2, out):
+@jit(bands=True, fastmath={"contract"})
+def ssim_rows(lo, hi, x, y, mean, variance, border, c1, c2, out):
     """``out[i]``: the sum of SSIM over output row ``i`` and every channel, for the
     reference ``x`` (whose :func:`moments` are ``mean`` and ``variance``) and the candidate
     ``y``, both H×W×C. A row is done in strips of STRIP values, whose window sums stay in
@@ -93,7 +93,7 @@ def ssim_rows(x, y, mean, variance, border, c1, c2, out):
     halo = (TAPS.shape[0] - 1) * channels
     first = border * channels
     plane_x, plane_y = x.reshape(x.shape[0], -1), y.reshape(y.shape[0], -1)
-    for i in prange(rows):
+    for i in range(lo, hi):
         sum_y, sum_yy, sum_xy = np.empty(STRIP + halo), np.empty(STRIP + halo), np.empty(STRIP + halo)
         mu_y, mu_yy, mu_xy, ssim = np.empty(STRIP), np.empty(STRIP), np.empty(STRIP), np.empty(STRIP)
         mean_row, variance_row = mean[i].reshape(-1), variance[i].reshape(-1)
@@ -128,8 +128,8 @@ def ssim_rows(x, y, mean, variance, border, c1, c2, out):
         out[i] = total
 
 
-@jit(parallel=True, error_model="numpy")
-def squared_error_rows(x, y, border, out):
+@jit(bands=True)
+def squared_error_rows(lo, hi, x, y, border, out):
     """``out[i]``: the sum of ``(x − y)²`` over row ``border + i`` inside the border, every
     channel (float64)."""
     channels = x.shape[2]
@@ -137,7 +137,7 @@ def squared_error_rows(x, y, border, out):
     width = (x.shape[1] - 2 * border) * channels
     plane_x = x.reshape(x.shape[0], -1)
     plane_y = y.reshape(y.shape[0], -1)
-    for i in prange(out.shape[0]):
+    for i in range(lo, hi):
         d = np.empty(width)
         for q in range(width):
             d[q] = np.float64(plane_x[border + i, first + q]) - np.float64(plane_y[border + i, first + q])

@@ -21,8 +21,9 @@ Saeedan et al., CVPR 2018, Eq. (1)–(2).
 
 import numpy as np
 
+from ..kernels import bands
 from ..kernels.device import on_gpu
-from ..kernels.jit import Lazy, jit, prange
+from ..kernels.jit import Lazy, jit
 from ..kernels.powers import for_lambda, per_lambda
 from ..kernels.rules import ALPHA, unbound
 from ..kernels.walkers.footprint import pooling_kernel
@@ -34,14 +35,14 @@ distance_power = unbound("distance_power")  # (d², λ) → ‖d‖^λ, bound pe
 cuda = None  # numba.cuda, bound when a template is compiled for the GPU (jit.Lazy.python_function)
 
 
-@jit(parallel=True)
-def _smooth_121(avg, frame, out):
+@jit(bands=True)
+def _smooth_121(lo, hi, avg, frame, out):
     # The 3×3 kernel is 1-2-1 ⊗ 1-2-1 and the grid a rectangle, so dropping the missing taps
-    # and renormalising is separable too: rows first (into ``out``), then columns in place.
-    # Row i's neighbours count only inside its frame (``frame[i]``: a stack's frames are one
-    # below the other).
+    # and renormalising is separable too: each row vertically (into ``out``), then
+    # horizontally in place. Row i's neighbours count only inside its frame (``frame[i]``: a
+    # stack's frames are one below the other).
     height, width, channels = avg.shape
-    for i in prange(height):
+    for i in range(lo, hi):
         has_up = i > 0 and frame[i - 1] == frame[i]
         has_down = i < height - 1 and frame[i + 1] == frame[i]
         up, down = max(i - 1, 0), min(i + 1, height - 1)
@@ -49,7 +50,6 @@ def _smooth_121(avg, frame, out):
         for j in range(width):
             for c in range(channels):
                 out[i, j, c] = (has_up * avg[up, j, c] + 2.0 * avg[i, j, c] + has_down * avg[down, j, c]) * norm
-    for i in prange(height):
         row = out[i].copy()
         for j in range(width):
             left, right = max(j - 1, 0), min(j + 1, width - 1)
@@ -93,7 +93,7 @@ def guidance(avg, frame=None):
         launch(_smooth_121_cuda, avg.shape[:2], avg, as_device(frame), out)
         return out
     out = np.empty_like(avg)
-    _smooth_121(avg, frame, out)
+    bands.run(_smooth_121, avg.shape[0], avg, frame, out)
     return out
 
 

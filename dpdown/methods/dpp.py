@@ -20,8 +20,8 @@ extremum pooling (symmetric) or max pooling (asymmetric).
 
 import numpy as np
 
-from ..kernels import colour
-from ..kernels.jit import Lazy, inline, jit, prange, specialise
+from ..kernels import bands, colour
+from ..kernels.jit import Lazy, inline, jit, specialise
 from ..kernels.powers import for_lambda, per_lambda
 from ..kernels.rules import CHANNELS, INTEGER, SUM_TYPE, decode, unbound, weight
 from ..kernels.walkers.block import block_kernel, tiling
@@ -61,9 +61,9 @@ def _filter_pixel(img, scale, alpha, frame_rows, row_start, col_start, taps, out
                 out[i, j, c] += taps[a, b] * px[c]
 
 
-@jit(parallel=True)
-def _filter_at_starts(img, scale, alpha, frame_rows, row_start, col_start, taps, out):
-    for i in prange(out.shape[0]):
+@jit(bands=True)
+def _filter_at_starts(lo, hi, img, scale, alpha, frame_rows, row_start, col_start, taps, out):
+    for i in range(lo, hi):
         px = np.empty(out.shape[2])
         for j in range(out.shape[1]):
             _filter_pixel(img, scale, alpha, frame_rows, row_start, col_start, taps, out, i, j, px)
@@ -188,7 +188,7 @@ def dpp_guidance(work, footprint, guide="lite", filter=BINOMIAL):
         launch(_filter_kernel(work), footprint.shape, work.device_pixels, *args[1:4], *map(as_device, args[4:]), out)
     else:
         out = np.empty(footprint.shape + (work.channels,))
-        _filter_kernel(work)(*args, out)
+        bands.run(_filter_kernel(work), out.shape[0], *args, out)
     return out
 
 

@@ -26,7 +26,7 @@ import dataclasses
 import numpy as np
 
 from .. import colour
-from ..jit import inline, jit, prange
+from ..jit import inline, jit
 from ..rules import BOX_COLS, BOX_ROWS, CHANNELS, decode, guide, weight
 from . import shared
 from .shared import Kernel, Plan, encode, layout
@@ -56,14 +56,13 @@ def _block_mean(flat, y0, x0, rows, cols, n, c, scale, params):
     return num / den
 
 
-@jit(parallel=True)
-def _blocks_pass(img, scale, rows, cols, ref, params, lut, top, final, out):
-    n = CHANNELS if CHANNELS > 0 else img.shape[2]
-    n_rows, n_cols = out.shape[0], out.shape[1]
-    height, width = img.shape[0], img.shape[1]
-    flat = img.reshape(height, width * n)
-    flat_out = out.reshape(n_rows, n_cols * n)
-    for i in prange(n_rows):
+@jit(bands=True)
+def _block_rows(lo, hi, flat, flat_out, height, width, scale, params, top, final):
+    """Output rows ``lo``–``hi`` of the image ``flat`` (one image row per row) into
+    ``flat_out``."""
+    n = CHANNELS if CHANNELS > 0 else flat.shape[1] // width
+    n_cols = flat_out.shape[1] // n
+    for i in range(lo, hi):
         y0 = i * BOX_ROWS
         rows = min(BOX_ROWS, height - y0)
         whole = 0  # output pixels of this row whose block the image's edge does not cut
@@ -81,8 +80,18 @@ def _blocks_pass(img, scale, rows, cols, ref, params, lut, top, final, out):
                 row[j * n + c] = encode(value, c, top, final)
 
 
+@jit(bands=True)
+def _blocks_pass(lo, hi, img, scale, rows, cols, ref, params, lut, top, final, out):
+    # The rows are computed by a function of their own, compiled apart: inlined here, the
+    # same loops ran 1.3× slower (docs/benchmarks.md).
+    height, width, n = img.shape
+    flat = img.reshape(height, width * n)
+    flat_out = out.reshape(out.shape[0], out.shape[1] * n)
+    _block_rows(lo, hi, flat, flat_out, height, width, scale, params, top, final)
+
+
 TEMPLATE = _blocks_pass
-HELPERS = (_block_mean,)
+HELPERS = (_block_mean, _block_rows)  # callees first
 
 
 @dataclasses.dataclass(frozen=True)

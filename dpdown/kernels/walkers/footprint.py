@@ -12,7 +12,8 @@ A method supplies a *rule*, three small functions compiled into the walker:
   number keyed by position); the others ignore it and the compiler drops it;
 * ``finalize(acc, ref, params, out)`` — the output pixel's working values from ``acc[j]``.
 
-The walker runs the output rows in parallel. For one output row it reads each input row
+The walker runs over a band of output rows (``lo``–``hi``; :mod:`dpdown.kernels.bands`
+runs one band per thread). For one output row it reads each input row
 of the footprint once, left to right, feeding every output pixel of the row in turn, so
 the input is read in memory order and each input row is touched by one thread.
 
@@ -29,19 +30,19 @@ import dataclasses
 
 import numpy as np
 
-from ..jit import jit, prange
+from ..jit import jit
 from ..rules import ALPHA, CHANNELS, acc_width, accumulate, finalize
 from .shared import Kernel, Plan, block_fields, layout, load_pixel, store
 
 
-@jit(parallel=True)
-def _pool(img, scale, rows, cols, ref, params, lut, top, final, out):
+@jit(bands=True)
+def _pool(lo, hi, img, scale, rows, cols, ref, params, lut, top, final, out):
     row_start, row_stop, row_offset, row_weight = rows
     col_start, col_stop, col_offset, col_weight = cols
-    n_rows, n_cols = out.shape[0], out.shape[1]
+    n_cols = out.shape[1]
     n = CHANNELS if CHANNELS > 0 else out.shape[2]
     width = acc_width(n, params)
-    for i in prange(n_rows):
+    for i in range(lo, hi):
         acc = np.zeros((n_cols, width))
         px = np.empty(n)
         for y in range(row_start[i], row_stop[i]):

@@ -57,7 +57,7 @@ import dataclasses
 import numpy as np
 
 from .. import colour
-from ..jit import Lazy, inline, jit, prange, specialise
+from ..jit import Lazy, inline, jit, specialise
 from ..reductions import SUM, TOP
 from ..rules import (  # the names a variant binds, declared in rules.py
     ALPHA,
@@ -165,18 +165,27 @@ def _pixel_values(x0, x1, unit, col_weight, first_weight, total, n_rows, scale, 
 
 
 
-@jit(parallel=True)
-def _separable(img, scale, rows, cols, ref, params, lut, top, final, out):
+@jit(bands=True)
+def _separable(lo, hi, img, scale, rows, cols, ref, params, lut, top, final, out):
+    # The rows are computed by a function of their own, compiled apart: inlined here, LLVM
+    # vectorised less of them (docs/benchmarks.md).
+    unit = True  # no column weight to read
+    for w in cols[3]:
+        unit = unit and w == 1.0
+    flat = img.reshape(img.shape[0], img.shape[1] * img.shape[2])
+    _separable_rows(lo, hi, img, flat, unit, scale, rows, cols, ref, params, lut, top, final, out)
+
+
+@jit(bands=True)
+def _separable_rows(lo, hi, img, flat, unit, scale, rows, cols, ref, params, lut, top, final, out):
+    """Output rows ``lo``–``hi``; ``flat``: the image, one image row per row; ``unit``:
+    every column's coverage is 1."""
     row_start, row_stop, row_offset, row_weight = rows
     col_start, col_stop, col_offset, col_weight = cols
-    n_rows, n_cols = out.shape[0], out.shape[1]
+    n_cols = out.shape[1]
     n = CHANNELS if CHANNELS > 0 else out.shape[2]
     width = img.shape[1] * n
-    flat = img.reshape(img.shape[0], img.shape[1] * img.shape[2])
-    unit = True  # no column weight to read (a loop: an array expression would be one more parallel region)
-    for w in col_weight:
-        unit = unit and w == 1.0
-    for i in prange(n_rows):
+    for i in range(lo, hi):
         buf = np.empty((SUMS, 0 if RAW or INT_SUM else width))
         raw = np.empty((RAW_SLOTS, width), img.dtype)  # the ranked image values (RAW)
         carry = np.empty(width if RAW and REDUCE == TOP else 0, img.dtype)
@@ -330,7 +339,7 @@ def _fill_lut(scale, params, lut):
 
 
 TEMPLATE = _separable
-HELPERS = (_reduce, _insert, _exact_pixel, _pixel_values)  # callees first
+HELPERS = (_reduce, _insert, _exact_pixel, _pixel_values, _separable_rows)  # callees first
 
 
 class SeparableKernel(Kernel):
