@@ -226,34 +226,9 @@ def _simplify_pass():
 
         def run_pass(self, state):
             ir_utils.simplify(state.func_ir, state.typemap, state.calltypes, state.metadata)
-            _drop_called_dispatchers(state.func_ir, state.typemap)
             return True
 
     return Simplify
-
-
-def _drop_called_dispatchers(func_ir, typemap):
-    """Remove the loads of compiled functions that are only called. Numba lowers such a load
-    as the address of the live dispatcher object, and a function holding one cannot be cached
-    on disk; LLVM deletes it as unused when it optimises (``NUMBA_OPT`` > 0), but the call
-    never reads it, so it can go before lowering at any level."""
-    from numba.core import ir, types
-
-    def loads_dispatcher(stmt):
-        return (isinstance(stmt, ir.Assign) and isinstance(stmt.value, ir.Global)
-                and isinstance(typemap.get(stmt.target.name), types.Dispatcher))
-
-    statements = [stmt for block in func_ir.blocks.values() for stmt in block.body]
-    read = set()  # variables read other than as the function of a call
-    for stmt in statements:
-        if loads_dispatcher(stmt):
-            continue
-        names = [var.name for var in stmt.list_vars()]
-        if isinstance(stmt, ir.Assign) and isinstance(stmt.value, ir.Expr) and stmt.value.op == "call":
-            names.remove(stmt.value.func.name)  # its one use as the function called
-        read.update(names)
-    for block in func_ir.blocks.values():
-        block.body = [stmt for stmt in block.body if not (loads_dispatcher(stmt) and stmt.target.name not in read)]
 
 
 @functools.lru_cache(maxsize=None)

@@ -57,16 +57,15 @@ def _block_mean(flat, y0, x0, rows, cols, n, c, scale, params):
 
 
 @jit(bands=True)
-def _block_rows(lo, hi, flat, flat_out, height, width, scale, params, top, final):
-    """Output rows ``lo``–``hi`` of the image ``flat`` (one image row per row) into
-    ``flat_out``."""
-    n = CHANNELS if CHANNELS > 0 else flat.shape[1] // width
-    n_cols = flat_out.shape[1] // n
+def _blocks_pass(lo, hi, img, flat, scale, rows, cols, ref, params, lut, top, final, out, flat_out):
+    n = CHANNELS if CHANNELS > 0 else img.shape[2]
+    n_cols = out.shape[1]
+    height, width = img.shape[0], img.shape[1]
     for i in range(lo, hi):
         y0 = i * BOX_ROWS
-        rows = min(BOX_ROWS, height - y0)
+        block_rows = min(BOX_ROWS, height - y0)
         whole = 0  # output pixels of this row whose block the image's edge does not cut
-        if rows == BOX_ROWS:
+        if block_rows == BOX_ROWS:
             whole = n_cols if n_cols * BOX_COLS <= width else n_cols - 1
         row = flat_out[i]  # a row of a 2-d array: into a reshaped row, LLVM vectorises no table lookup
         for j in range(whole):
@@ -76,22 +75,12 @@ def _block_rows(lo, hi, flat, flat_out, height, width, scale, params, top, final
         for j in range(whole, n_cols):
             x0 = j * BOX_COLS
             for c in range(n):
-                value = _block_mean(flat, y0, x0, rows, min(BOX_COLS, width - x0), n, c, scale, params)  # noqa
+                value = _block_mean(flat, y0, x0, block_rows, min(BOX_COLS, width - x0), n, c, scale, params)  # noqa
                 row[j * n + c] = encode(value, c, top, final)
 
 
-@jit(bands=True)
-def _blocks_pass(lo, hi, img, scale, rows, cols, ref, params, lut, top, final, out):
-    # The rows are computed by a function of their own, compiled apart: inlined here, the
-    # same loops ran 1.3× slower (docs/benchmarks.md).
-    height, width, n = img.shape
-    flat = img.reshape(height, width * n)
-    flat_out = out.reshape(out.shape[0], out.shape[1] * n)
-    _block_rows(lo, hi, flat, flat_out, height, width, scale, params, top, final)
-
-
 TEMPLATE = _blocks_pass
-HELPERS = (_block_mean, _block_rows)  # callees first
+HELPERS = (_block_mean,)
 
 
 @dataclasses.dataclass(frozen=True)

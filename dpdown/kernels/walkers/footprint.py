@@ -36,7 +36,7 @@ from .shared import Kernel, Plan, block_fields, layout, load_pixel, store
 
 
 @jit(bands=True)
-def _pool(lo, hi, img, scale, rows, cols, ref, params, lut, top, final, out):
+def _pool(lo, hi, img, flat, scale, rows, cols, ref, params, lut, top, final, out, flat_out):
     row_start, row_stop, row_offset, row_weight = rows
     col_start, col_stop, col_offset, col_weight = cols
     n_cols = out.shape[1]

@@ -21,8 +21,11 @@ def _run_on_cpu(variant, work, footprints, params, ref, lut, top, final, dtype):
     n_rows, n_cols = footprints.shape
     out = np.empty((n_rows, n_cols, work.out_channels), dtype)
     ref = np.empty((n_rows, n_cols, 0)) if ref is None else ref
-    bands.run(variant, n_rows, work.pixels, work.scale, footprints.rows.as_tuple(), footprints.cols.as_tuple(), ref,
-              params, lut, top, final, out)
+    img = work.pixels
+    # the image and the output also as rows of W·C values (views): reshaped inside a kernel,
+    # they kept LLVM from vectorising its loops
+    bands.run(variant, n_rows, img, img.reshape(img.shape[0], -1), work.scale, footprints.rows.as_tuple(),
+              footprints.cols.as_tuple(), ref, params, lut, top, final, out, out.reshape(n_rows, -1))
     return out
 
 
@@ -56,9 +59,9 @@ def variant(kernel, work, target, footprints, params, final):
         constants = dict(kernel.bindings, **plan.constants())
         rule = {name: Lazy(f, bindings=constants, inline="always") for name, f in kernel.rule.items()}
         bound = dict(constants, **rule, load_pixel=shared.pixel_loader(work, target))
-        for helper in shared.HELPERS + module.HELPERS:  # inlined, unless declared with options of its own
-            function, options = (helper.py_func, helper.options) if isinstance(helper, Lazy) else (helper, {})
-            bound[function.__name__] = Lazy(function, bindings=bound, **(options or dict(inline="always")))
+        for helper in shared.HELPERS + module.HELPERS:
+            function = helper.py_func if isinstance(helper, Lazy) else helper
+            bound[function.__name__] = Lazy(function, bindings=bound, inline="always")
         kernel.variants[plan] = specialise(module.TEMPLATE, plan.tag(kernel.walker, kernel.name), **bound)
     return kernel.variants[plan]
 

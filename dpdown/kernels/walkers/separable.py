@@ -166,25 +166,15 @@ def _pixel_values(x0, x1, unit, col_weight, first_weight, total, n_rows, scale, 
 
 
 @jit(bands=True)
-def _separable(lo, hi, img, scale, rows, cols, ref, params, lut, top, final, out):
-    # The rows are computed by a function of their own, compiled apart: inlined here, LLVM
-    # vectorised less of them (docs/benchmarks.md).
-    unit = True  # no column weight to read
-    for w in cols[3]:
-        unit = unit and w == 1.0
-    flat = img.reshape(img.shape[0], img.shape[1] * img.shape[2])
-    _separable_rows(lo, hi, img, flat, unit, scale, rows, cols, ref, params, lut, top, final, out)
-
-
-@jit(bands=True)
-def _separable_rows(lo, hi, img, flat, unit, scale, rows, cols, ref, params, lut, top, final, out):
-    """Output rows ``lo``–``hi``; ``flat``: the image, one image row per row; ``unit``:
-    every column's coverage is 1."""
+def _separable(lo, hi, img, flat, scale, rows, cols, ref, params, lut, top, final, out, flat_out):
     row_start, row_stop, row_offset, row_weight = rows
     col_start, col_stop, col_offset, col_weight = cols
     n_cols = out.shape[1]
     n = CHANNELS if CHANNELS > 0 else out.shape[2]
     width = img.shape[1] * n
+    unit = True  # no column weight to read
+    for w in col_weight:
+        unit = unit and w == 1.0
     for i in range(lo, hi):
         buf = np.empty((SUMS, 0 if RAW or INT_SUM else width))
         raw = np.empty((RAW_SLOTS, width), img.dtype)  # the ranked image values (RAW)
@@ -278,7 +268,7 @@ def _separable_rows(lo, hi, img, flat, unit, scale, rows, cols, ref, params, lut
         if BOX_COLS > 0:  # whole blocks, k compiled in (a plain test: pruned when 0)
             if row_stop[i] - row_start[i] == BOX_ROWS:
                 done = n_cols if col_stop[n_cols - 1] - col_start[n_cols - 1] == BOX_COLS else n_cols - 1
-                row = out[i].reshape(n_cols * n)
+                row = flat_out[i]
                 for j in range(done):
                     if EXACT:
                         for c in range(n):
@@ -339,7 +329,7 @@ def _fill_lut(scale, params, lut):
 
 
 TEMPLATE = _separable
-HELPERS = (_reduce, _insert, _exact_pixel, _pixel_values, _separable_rows)  # callees first
+HELPERS = (_reduce, _insert, _exact_pixel, _pixel_values)  # callees first
 
 
 class SeparableKernel(Kernel):
