@@ -1,4 +1,4 @@
-"""The footprint walker: one parallel loop nest for any rule.
+"""The footprint walker: one loop nest for any rule, run over bands of output rows.
 
 A method supplies a *rule*, three small functions compiled into the walker:
 
