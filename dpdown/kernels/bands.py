@@ -52,9 +52,13 @@ def using(count: int):
 
 
 def _pool(size):
+    """The pool of at least ``size`` threads; a larger one replaces a smaller, whose threads
+    end once their bands are done."""
     global _POOL
     with _POOL_LOCK:
         if _POOL is None or _POOL._max_workers < size:
+            if _POOL is not None:
+                _POOL.shutdown(wait=False)
             _POOL = ThreadPoolExecutor(size, thread_name_prefix="dpdown-band")
         return _POOL
 
