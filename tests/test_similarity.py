@@ -66,6 +66,22 @@ def test_one_reference_scores_many_candidates_as_each_alone():
         assert similarity.score(reference, candidate) == evaluate.compare(x, candidate)
 
 
+@pytest.mark.parametrize("border", [0, 2, 5])
+def test_a_crop_scored_from_the_whole_images_statistics_as_prepared_alone(border):
+    x, y = photo_pair()
+    whole = similarity.prepare(x)
+    for rows, cols in ((x.shape[0], x.shape[1]), (70, 96), (66, 95)):
+        crop, candidate = np.ascontiguousarray(x[:rows, :cols]), np.ascontiguousarray(y[:rows, :cols])
+        alone = similarity.prepare(crop, border)
+        shared = similarity.crop_of(whole, crop, border)
+        assert shared.origin == (border, border) and shared.scored == alone.mean.shape
+        assert similarity.score(shared, candidate) == similarity.score(alone, candidate)
+    with pytest.raises(ParameterError, match="does not lie in"):
+        similarity.crop_of(whole, np.zeros((x.shape[0] + 1, 20, 3), np.float32))
+    with pytest.raises(ParameterError, match="does not lie in"):
+        similarity.crop_of(similarity.prepare(x, 1), x)
+
+
 def test_identical_images_and_constant_images():
     x, _ = pair((20, 30, 3))
     assert similarity.score(similarity.prepare(x), x.copy()) == (pytest.approx(1.0, abs=1e-12), math.inf)
@@ -137,6 +153,20 @@ def test_matlab_convention_equals_the_naive_imresize(shape, out):
 
 
 @pytest.mark.parametrize("convention", ["pillow", "matlab"])
+def test_a_resizer_reuses_its_tables_and_buffers(convention):
+    rng = np.random.default_rng(8)
+    resizer = resampling.Resizer((9, 7, 3), (27, 21), convention)
+    first = rng.random((9, 7, 3), dtype=np.float32)
+    out = resizer(first)
+    expected = resampling.resize(first, (27, 21), convention)
+    assert np.array_equal(out, expected)
+    second = rng.random((9, 7, 3), dtype=np.float32)
+    assert resizer(second) is out and np.array_equal(out, resampling.resize(second, (27, 21), convention))
+    with pytest.raises(ParameterError, match="resizer of"):
+        resizer(np.zeros((9, 8, 3), np.float32))
+
+
+@pytest.mark.parametrize("convention", ["pillow", "matlab"])
 def test_a_constant_image_stays_constant(convention):
     x = np.full((12, 9, 3), 0.375, np.float32)
     for out in ((36, 27), (4, 3)):
@@ -152,6 +182,10 @@ def test_cuda_scores_equal_the_cpu(shape, border):
     cpu = similarity.score(similarity.prepare(x, border), y)
     gpu = similarity.score(similarity.prepare(x, border, "cuda"), y)
     assert gpu == pytest.approx(cpu, abs=1e-9)
+    crop, candidate = np.ascontiguousarray(x[:-1]), np.ascontiguousarray(y[:-1])
+    shared = similarity.crop_of(similarity.prepare(x, 0, "cuda"), crop, border)
+    alone = similarity.score(similarity.prepare(crop, border), candidate)
+    assert similarity.score(shared, candidate) == pytest.approx(alone, abs=1e-9)
 
 
 @pytest.mark.cuda

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import DpdownError, ParameterError
 from ..methods import registry
-from . import paper_values, similarity
+from . import paper_values, resampling, similarity
 
 DEFAULT_KS = paper_values.KS
 
@@ -79,10 +79,8 @@ class Protocol:
         return value if isinstance(value, Protocol) else cls(str(value))
 
     def check(self) -> None:
-        from .resampling import FILTERS
-
         for name, value, allowed in (("--protocol", self.compare, PROTOCOLS), ("--channel", self.channel, CHANNELS),
-                                     ("--filter", self.filter, FILTERS)):
+                                     ("--filter", self.filter, resampling.FILTERS)):
             if value not in allowed:
                 raise ParameterError(f"{name} must be one of {', '.join(allowed)} (got {value!r})")
         if self.shave != "k" and (not str(self.shave).isdigit()):
@@ -209,13 +207,11 @@ def crop(pixels: np.ndarray, k: int) -> np.ndarray:
 
 def target_for(original: np.ndarray, k: int, protocol) -> np.ndarray:
     """What the pooled image is compared with (before :func:`candidate`)."""
-    from .resampling import resize
-
     protocol = Protocol.of(protocol)
     if protocol.compare == "upsample":
         return original
     h, w = original.shape[:2]
-    return resize(original, (h // k, w // k), protocol.filter)
+    return resampling.resize(original, (h // k, w // k), protocol.filter)
 
 
 def pool(original: np.ndarray, k: int, method: str, params=(), device: str = "cpu") -> np.ndarray:
@@ -229,14 +225,14 @@ def pool(original: np.ndarray, k: int, method: str, params=(), device: str = "cp
     return pooled if pooled.ndim == 3 else pooled[:, :, None]
 
 
-def candidate(pooled, target: np.ndarray, protocol, device: str = "cpu"):
+def candidate(pooled, target: np.ndarray, protocol, device: str = "cpu", resizer=None):
     """The pooled image as it is compared with the target (on ``device="cuda"``, upsampled on
-    the GPU and left there)."""
-    from .resampling import resize
-
+    the GPU and left there); ``resizer``: a :class:`~dpdown.evaluation.resampling.Resizer` of
+    this size to the target's, reused for every method (its buffer is overwritten by the next)."""
     protocol = Protocol.of(protocol)
     if protocol.compare == "upsample":
-        return resize(pooled, target.shape[:2], protocol.filter, device)
+        resizer = resizer or resampling.Resizer(pooled.shape, target.shape[:2], protocol.filter, device)
+        return resizer(pooled)
     return pooled
 
 
@@ -261,17 +257,27 @@ def evaluate_image(task: ImageTask) -> ImageResult:
     try:
         pixels = load(task.path)
         result.pixels = pixels.shape[0] * pixels.shape[1]
+        whole = None  # the uncropped image prepared, where every k compares with the original itself
         for k in task.ks:
             if min(pixels.shape[:2]) < k:
                 raise ParameterError(f"{pixels.shape[1]}×{pixels.shape[0]} is smaller than k = {k}")
             original = np.ascontiguousarray(crop(pixels, k))
             target = target_for(original, k, task.protocol)
-            reference = similarity.prepare(scored(target, task.protocol), task.protocol.border(k), task.device)
+            border = task.protocol.border(k)
+            if target is original:
+                if whole is None:
+                    whole = similarity.prepare(scored(pixels, task.protocol), 0, task.device)
+                reference = similarity.crop_of(whole, scored(target, task.protocol), border)
+            else:
+                reference = similarity.prepare(scored(target, task.protocol), border, task.device)
+            rows, cols, channels = original.shape
+            resizer = resampling.Resizer((rows // k, cols // k, channels), target.shape[:2], task.protocol.filter,
+                                         task.device) if task.protocol.compare == "upsample" else None
             for method in task.methods:
                 start = time.perf_counter()
                 pooled = pool(original, k, method.name, method.params, task.device)
                 seconds = time.perf_counter() - start
-                shown = scored(candidate(pooled, target, task.protocol, task.device), task.protocol)
+                shown = scored(candidate(pooled, target, task.protocol, task.device, resizer), task.protocol)
                 ssim, psnr = similarity.score(reference, shown)
                 result.rows.append(Row(task.dataset, task.name, k, method.label, ssim, psnr, seconds))
     except DpdownError as exc:
@@ -384,6 +390,17 @@ def _channels(path) -> int | None:
         return None
 
 
+def _area(path) -> int:
+    """Pixels of the image at ``path``, from its header (0 if it cannot be read)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return image.size[0] * image.size[1]
+    except (OSError, ValueError):
+        return 0
+
+
 def warm_scoring(protocol, device="cpu") -> None:
     """Compile (or load from the disk cache) the resampling and scoring kernels, here, once,
     so that the workers find them cached instead of each compiling them."""
@@ -438,7 +455,8 @@ def run(sets, ks=DEFAULT_KS, methods=None, protocol="upsample", jobs=None, dask=
     if not dask:
         warm_scoring(protocol, device)
         compile_ahead(kinds_for(tasks, ks, methods, device), jobs, on_compiled)
-    run_tasks(evaluate_image, tasks, jobs, dask, done, lost)
+    # the largest images first: the last to start are small ones, so the workers finish together
+    run_tasks(evaluate_image, sorted(tasks, key=lambda t: -_area(t.path)), jobs, dask, done, lost)
     image_order = {(t.dataset, t.name): i for i, t in enumerate(tasks)}
     method_order = {label: i for i, label in enumerate(evaluation.methods)}
     evaluation.rows.sort(key=lambda r: (image_order[r.dataset, r.image], r.k, method_order[r.method]))

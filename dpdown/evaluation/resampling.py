@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ParameterError
+
 FILTERS = {
     "pillow": "Pillow's bicubic (a = −0.5) to upsample and antialiased Lanczos-3 to downscale, pixel centres "
               "aligned, edge weights renormalised",
@@ -87,32 +89,55 @@ def taps(convention: str, n_in: int, n_out: int):
     return pillow_taps(n_in, n_out, lanczos3, 3.0)
 
 
-def resize(pixels, shape, convention: str = "pillow", device: str = "cpu"):
-    """float32 H×W×C ``pixels`` resampled to ``shape`` (rows, cols) by ``convention`` (see the
-    module), clipped to [0, 1] (a size already equal is returned as it is). On
-    ``device="cuda"`` the input may be on the GPU already, and the result stays there."""
-    target = (int(shape[0]), int(shape[1]))
-    if device == "cuda":
-        from ..kernels import resample_cuda as kernels
-        from ..kernels.device import as_device
+class Resizer:
+    """Resampling of H×W×C float32 images of one size to ``shape`` (rows, cols) by
+    ``convention`` (see the module), clipped to [0, 1]: the tap tables made once, and on the
+    CPU the output buffers too, so that each call returns the same array, overwritten — what
+    an evaluation needs, one upsampling per method to the same size (a fresh array per call
+    would be a fresh page-faulted allocation of the full image). On ``device="cuda"`` the
+    input may be on the GPU already, and the result stays there."""
 
-        image = as_device(pixels)
-    else:
-        from ..kernels import bands
-        from ..kernels import resample as kernels
+    def __init__(self, source_shape, shape, convention: str = "pillow", device: str = "cpu"):
+        from ..kernels import resample
+
+        self.source_shape, self.device = tuple(source_shape), device
+        target = (int(shape[0]), int(shape[1]))
+        order = (1, 0) if convention == "pillow" else (0, 1)  # Pillow resamples the columns first, MATLAB the rows
+        axes = [axis for axis in order if self.source_shape[axis] != target[axis]]
+        self.passes = []
+        current = self.source_shape
+        for number, axis in enumerate(axes):
+            index, weight = taps(convention, current[axis], target[axis])
+            if axis == 0 and device != "cuda":
+                index, weight = resample.padded(index, weight)
+            low, high = (0.0, 1.0) if number == len(axes) - 1 else (-np.inf, np.inf)  # clipped once, at the end
+            current = tuple(target[axis] if a == axis else n for a, n in enumerate(current))
+            out = None if device == "cuda" else np.empty(current, np.float32)
+            self.passes.append((axis, index, weight, low, high, current, out))
+
+    def __call__(self, pixels):
+        if tuple(pixels.shape) != self.source_shape:
+            raise ParameterError(f"a {tuple(pixels.shape)} image given to a resizer of {self.source_shape} images")
+        if self.device == "cuda":
+            from ..kernels import resample_cuda
+            from ..kernels.device import as_device
+
+            image = as_device(pixels)
+            for axis, index, weight, low, high, shape, _ in self.passes:
+                image = resample_cuda.apply(axis, image, index, weight, low, high, shape)
+            return image
+        from ..kernels import bands, resample
 
         image = np.ascontiguousarray(pixels, dtype=np.float32)
-    order = (1, 0) if convention == "pillow" else (0, 1)  # Pillow resamples the columns first, MATLAB the rows
-    passes = [axis for axis in order if image.shape[axis] != target[axis]]
-    for number, axis in enumerate(passes):
-        index, weight = taps(convention, image.shape[axis], target[axis])
-        low, high = (0.0, 1.0) if number == len(passes) - 1 else (-np.inf, np.inf)  # clipped once, at the end
-        out_shape = tuple(target[axis] if a == axis else n for a, n in enumerate(image.shape))
-        if device == "cuda":
-            image = kernels.apply(axis, image, index, weight, low, high, out_shape)
-        else:
-            out = np.empty(out_shape, np.float32)
-            kernel = kernels.along_rows if axis == 0 else kernels.along_columns
-            bands.run(kernel, out_shape[0], image, index, weight, low, high, out)
+        for axis, index, weight, low, high, shape, out in self.passes:
+            kernel = resample.along_rows if axis == 0 else resample.along_columns
+            bands.run(kernel, shape[0], image, index, weight, low, high, out)
             image = out
-    return image
+        return image
+
+
+def resize(pixels, shape, convention: str = "pillow", device: str = "cpu"):
+    """float32 H×W×C ``pixels`` resampled to ``shape`` (rows, cols) by ``convention`` (see the
+    module), clipped to [0, 1], into a new array (a size already equal is returned as it is);
+    see :class:`Resizer`."""
+    return Resizer(pixels.shape, shape, convention, device)(pixels)

@@ -9,7 +9,9 @@ image and over channels (the formula is in :mod:`dpdown.kernels.similarity`). PS
 ``10·log10(1 / MSE)`` over every value. Both are tested against scikit-image within 1e-6.
 
 An evaluation scores many candidates against one reference: :func:`prepare` computes the
-reference's own statistics (local means and variances) once, and :func:`score` reuses them.
+reference's own statistics (local means and variances) once, and :func:`score` reuses them;
+:func:`crop_of` serves a top-left crop of a prepared image from the same statistics (a
+window's statistics depend only on its pixels), so every window size k of an image shares them.
 ``border`` drops that many pixels on every side before scoring (the super-resolution
 literature's "shave"), without a copy.
 """
@@ -46,17 +48,26 @@ def luma(pixels) -> np.ndarray:
 
 @dataclass
 class Reference:
-    """A reference image prepared for scoring: its pixels and its local statistics."""
+    """A reference image prepared for scoring: its pixels and its local statistics, those of
+    the window at output pixel (i, j) being ``mean[top + i, left + j]`` and ``variance[top +
+    i, left + j]`` where ``origin = (top, left)``."""
 
     pixels: object        # float32 H×W×C, C-contiguous (a device array on the GPU)
     border: int
-    mean: object          # float64 (H − 2b − 10) × (W − 2b − 10) × C
+    mean: object          # float64, at least (H − 2b − 10) × (W − 2b − 10) × C past the origin
     variance: object
     device: str = "cpu"
+    origin: tuple = (0, 0)
 
     @property
     def shape(self):
         return tuple(self.pixels.shape)
+
+    @property
+    def scored(self) -> tuple:
+        """(rows, cols, channels) of the SSIM map: the pixels whose window lies inside the border."""
+        rows, cols, channels = self.shape
+        return rows - 2 * self.border - WINDOW + 1, cols - 2 * self.border - WINDOW + 1, channels
 
 
 def _placed(pixels, device: str):
@@ -95,6 +106,19 @@ def prepare(reference, border: int = 0, device: str = "cpu") -> Reference:
     return Reference(pixels, border, mean, variance, device)
 
 
+def crop_of(prepared: Reference, pixels, border: int = 0) -> Reference:
+    """The reference for ``pixels``, the top-left crop of ``prepared``'s image (prepared with
+    border 0), scored inside ``border``: the statistics are ``prepared``'s, read from
+    ``(border, border)`` on — the same numbers :func:`prepare` would compute for the crop."""
+    rows, cols, channels = pixels.shape
+    if prepared.border or rows > prepared.shape[0] or cols > prepared.shape[1] or channels != prepared.shape[2]:
+        raise ParameterError(f"a {rows}×{cols}×{channels} crop does not lie in the {prepared.shape} image prepared "
+                             f"with border {prepared.border}")
+    _check(pixels.shape, border)
+    return Reference(_placed(pixels, prepared.device), border, prepared.mean, prepared.variance, prepared.device,
+                     (border, border))
+
+
 def _mean_squared_error(x, y, border: int, device: str) -> float:
     """The mean of ``(x − y)²`` inside ``border``, of two images where ``device``'s kernels read them."""
     if device == "cuda":
@@ -110,8 +134,8 @@ def _mean_squared_error(x, y, border: int, device: str) -> float:
 
 
 def _structural_similarity(reference: Reference, image) -> float:
-    rows, cols, channels = reference.mean.shape
-    args = (reference.pixels, image, reference.mean, reference.variance, reference.border, C1, C2)
+    rows, cols, channels = reference.scored
+    args = (reference.pixels, image, reference.mean, reference.variance, *reference.origin, reference.border, C1, C2)
     if reference.device == "cuda":
         from ..kernels import similarity_cuda
 

@@ -40,81 +40,147 @@ def gaussian_taps(sigma: float = 1.5, truncate: float = 3.5) -> np.ndarray:
 
 # the protocol's window: a compile-time constant, so that the window loops unroll
 TAPS = gaussian_taps()
+GROUP = 4  # taps summed in one pass: their terms added in registers, the sums stored once a pass
+PADDED = np.concatenate([TAPS, np.zeros(-len(TAPS) % GROUP)])  # taps past the window weigh 0
 STRIP = 1024  # values of a row scored together (docs/benchmarks.md: scoring)
+
+
+@jit(inline="always")
+def _tap(t):
+    """The tap a pass reads for tap ``t``: itself, or within the window where ``t`` is a
+    padding tap (its weight is 0)."""
+    return t if t < TAPS.shape[0] else TAPS.shape[0] - 1
+
+
+@jit(inline="always")
+def _four_rows(plane, top, t, col, span):
+    """Rows ``top + t`` … ``top + t + 3`` of ``plane`` (taps ``t`` … ``t + 3``, see :func:`_tap`),
+    values ``col`` … ``col + span − 1``."""
+    return (plane[top + _tap(t), col:col + span], plane[top + _tap(t + 1), col:col + span],
+            plane[top + _tap(t + 2), col:col + span], plane[top + _tap(t + 3), col:col + span])
+
+
+@jit(inline="always")
+def _four_shifts(sums, t, channels, n):
+    """``sums`` shifted by taps ``t`` … ``t + 3`` (:func:`_tap`) of ``channels`` values, ``n`` long."""
+    s0, s1, s2, s3 = _tap(t) * channels, _tap(t + 1) * channels, _tap(t + 2) * channels, _tap(t + 3) * channels
+    return sums[s0:s0 + n], sums[s1:s1 + n], sums[s2:s2 + n], sums[s3:s3 + n]
 
 
 @jit(inline="always", error_model="numpy", fastmath={"contract"})
 def _window_cols(sums, channels, out):
     """``out[q] = Σ_t g[t]·sums[q + t·channels]``: the sums over the window's columns, for
-    every channel of every output pixel of a row."""
-    out[:] = 0.0
-    for t in range(TAPS.shape[0]):
-        w = TAPS[t]
-        shifted = sums[t * channels:t * channels + out.shape[0]]
-        for q in range(out.shape[0]):
-            out[q] += w * shifted[q]
+    every channel of every output pixel of a row, GROUP taps a pass."""
+    n = out.shape[0]
+    for t in range(0, PADDED.shape[0], GROUP):
+        w0, w1, w2, w3 = PADDED[t], PADDED[t + 1], PADDED[t + 2], PADDED[t + 3]
+        a0, a1, a2, a3 = _four_shifts(sums, t, channels, n)
+        if t == 0:
+            for q in range(n):
+                out[q] = w0 * a0[q] + w1 * a1[q] + w2 * a2[q] + w3 * a3[q]
+        else:
+            for q in range(n):
+                out[q] += w0 * a0[q] + w1 * a1[q] + w2 * a2[q] + w3 * a3[q]
+
+
+@jit(inline="always", error_model="numpy")
+def _total(values):
+    """``Σ values`` (and ``values`` overwritten): the second half added to the first until one
+    value is left. Unlike a running sum, each step is one vectorised pass; the order is fixed
+    by the length alone."""
+    n = values.shape[0]
+    if n == 0:
+        return 0.0
+    while n > 1:
+        if n % 2:
+            values[0] += values[n - 1]
+        half = n // 2
+        low, high = values[:half], values[half:2 * half]
+        for q in range(half):
+            low[q] += high[q]
+        n = half
+    return values[0]
 
 
 @jit(bands=True, fastmath={"contract"})
 def moments(lo, hi, x, border, mean, variance):
     """``mean = g*x`` and ``variance = g*x² − mean²`` (float64, (H − 2b − n + 1) × (W − 2b −
-    n + 1) × C) of the H×W×C image ``x`` inside a border of ``border`` pixels."""
-    rows, cols, channels = mean.shape
-    span = (cols + TAPS.shape[0] - 1) * channels
-    width = cols * channels
-    first = border * channels
-    plane = x.reshape(x.shape[0], -1)
-    for i in range(lo, hi):
-        sum_x, sum_xx = np.zeros(span), np.zeros(span)
-        for t in range(TAPS.shape[0]):  # the window's rows, each as one vector
-            w = TAPS[t]
-            row = plane[border + i + t, first:first + span]
-            for q in range(span):
-                v = np.float64(row[q])
-                sum_x[q] += w * v
-                sum_xx[q] += w * (v * v)
-        mu, mu_xx = np.empty(width), np.empty(width)
-        _window_cols(sum_x, channels, mu)
-        _window_cols(sum_xx, channels, mu_xx)
-        mean_row, variance_row = mean[i].reshape(-1), variance[i].reshape(-1)
-        for q in range(width):
-            mean_row[q] = mu[q]
-            variance_row[q] = mu_xx[q] - mu[q] * mu[q]
-
-
-@jit(bands=True, fastmath={"contract"})
-def ssim_rows(lo, hi, x, y, mean, variance, border, c1, c2, out):
-    """``out[i]``: the sum of SSIM over output row ``i`` and every channel, for the
-    reference ``x`` (whose :func:`moments` are ``mean`` and ``variance``) and the candidate
-    ``y``, both H×W×C. A row is done in strips of STRIP values, whose window sums stay in
-    the core's first-level cache."""
+    n + 1) × C) of the H×W×C image ``x`` inside a border of ``border`` pixels, in strips of
+    STRIP values as :func:`ssim_rows`."""
     rows, cols, channels = mean.shape
     width = cols * channels
     halo = (TAPS.shape[0] - 1) * channels
     first = border * channels
-    plane_x, plane_y = x.reshape(x.shape[0], -1), y.reshape(y.shape[0], -1)
+    plane = x.reshape(x.shape[0], -1)
+    sums = np.empty((2, STRIP + halo))
+    mu, mu_xx = np.empty(STRIP), np.empty(STRIP)
     for i in range(lo, hi):
-        sum_y, sum_yy, sum_xy = np.empty(STRIP + halo), np.empty(STRIP + halo), np.empty(STRIP + halo)
-        mu_y, mu_yy, mu_xy, ssim = np.empty(STRIP), np.empty(STRIP), np.empty(STRIP), np.empty(STRIP)
         mean_row, variance_row = mean[i].reshape(-1), variance[i].reshape(-1)
+        for start in range(0, width, STRIP):
+            count = min(STRIP, width - start)
+            span = count + halo
+            sx, sxx = sums[0, :span], sums[1, :span]
+            sx[:] = 0.0
+            sxx[:] = 0.0
+            for t in range(0, PADDED.shape[0], GROUP):  # the window's rows, GROUP at a time, each as one vector
+                w0, w1, w2, w3 = PADDED[t], PADDED[t + 1], PADDED[t + 2], PADDED[t + 3]
+                x0, x1, x2, x3 = _four_rows(plane, border + i, t, first + start, span)
+                for q in range(span):
+                    v0, v1, v2, v3 = np.float64(x0[q]), np.float64(x1[q]), np.float64(x2[q]), np.float64(x3[q])
+                    s = w0 * v0 + w1 * v1 + w2 * v2 + w3 * v3
+                    ss = w0 * (v0 * v0) + w1 * (v1 * v1) + w2 * (v2 * v2) + w3 * (v3 * v3)
+                    sx[q] += s
+                    sxx[q] += ss
+            m, mxx = mu[:count], mu_xx[:count]
+            _window_cols(sx, channels, m)
+            _window_cols(sxx, channels, mxx)
+            mean_out, variance_out = mean_row[start:start + count], variance_row[start:start + count]
+            for q in range(count):
+                mean_out[q] = m[q]
+                variance_out[q] = mxx[q] - m[q] * m[q]
+
+
+@jit(bands=True, fastmath={"contract"})
+def ssim_rows(lo, hi, x, y, mean, variance, top, left, border, c1, c2, out):
+    """``out[i]``: the sum of SSIM over output row ``i`` and every channel, for the
+    reference ``x`` and the candidate ``y``, both H×W×C, inside a border of ``border``
+    pixels. The reference's :func:`moments` at output pixel (i, j) are ``mean[top + i, left +
+    j]`` and ``variance[top + i, left + j]``: those of a larger image whose top-left crop
+    ``x`` is serve as well. A row is done in strips of STRIP values, whose window sums stay
+    in the core's first-level cache."""
+    channels = x.shape[2]
+    width = (x.shape[1] - 2 * border - TAPS.shape[0] + 1) * channels
+    halo = (TAPS.shape[0] - 1) * channels
+    first = border * channels
+    plane_x, plane_y = x.reshape(x.shape[0], -1), y.reshape(y.shape[0], -1)
+    sums = np.empty((3, STRIP + halo))
+    mus = np.empty((3, STRIP))
+    ssim = np.empty(STRIP)
+    for i in range(lo, hi):
+        mean_row = mean[top + i].reshape(-1)[left * channels:left * channels + width]
+        variance_row = variance[top + i].reshape(-1)[left * channels:left * channels + width]
         total = 0.0
         for start in range(0, width, STRIP):
             count = min(STRIP, width - start)
             span = count + halo
-            sy, syy, sxy = sum_y[:span], sum_yy[:span], sum_xy[:span]
+            sy, syy, sxy = sums[0, :span], sums[1, :span], sums[2, :span]
             sy[:] = 0.0
             syy[:] = 0.0
             sxy[:] = 0.0
-            for t in range(TAPS.shape[0]):  # the window's rows, each as one vector
-                w = TAPS[t]
-                row_x = plane_x[border + i + t, first + start:first + start + span]
-                row_y = plane_y[border + i + t, first + start:first + start + span]
+            for t in range(0, PADDED.shape[0], GROUP):  # the window's rows, GROUP at a time, each as one vector
+                w0, w1, w2, w3 = PADDED[t], PADDED[t + 1], PADDED[t + 2], PADDED[t + 3]
+                y0, y1, y2, y3 = _four_rows(plane_y, border + i, t, first + start, span)
+                x0, x1, x2, x3 = _four_rows(plane_x, border + i, t, first + start, span)
                 for q in range(span):
-                    v = np.float64(row_y[q])
-                    sy[q] += w * v
-                    syy[q] += w * (v * v)
-                    sxy[q] += w * (v * np.float64(row_x[q]))
-            uy, uyy, uxy = mu_y[:count], mu_yy[:count], mu_xy[:count]
+                    v0, v1, v2, v3 = np.float64(y0[q]), np.float64(y1[q]), np.float64(y2[q]), np.float64(y3[q])
+                    s = w0 * v0 + w1 * v1 + w2 * v2 + w3 * v3
+                    ss = w0 * (v0 * v0) + w1 * (v1 * v1) + w2 * (v2 * v2) + w3 * (v3 * v3)
+                    sp = (w0 * (v0 * np.float64(x0[q])) + w1 * (v1 * np.float64(x1[q]))
+                          + w2 * (v2 * np.float64(x2[q])) + w3 * (v3 * np.float64(x3[q])))
+                    sy[q] += s
+                    syy[q] += ss
+                    sxy[q] += sp
+            uy, uyy, uxy = mus[0, :count], mus[1, :count], mus[2, :count]
             _window_cols(sy, channels, uy)
             _window_cols(syy, channels, uyy)
             _window_cols(sxy, channels, uxy)
@@ -124,7 +190,7 @@ def ssim_rows(lo, hi, x, y, mean, variance, border, c1, c2, out):
                 vy = uyy[q] - u * u
                 vxy = uxy[q] - ux * u
                 ssim[q] = ((2.0 * ux * u + c1) * (2.0 * vxy + c2)) / ((ux * ux + u * u + c1) * (vx + vy + c2))
-            total += ssim[:count].sum()
+            total += _total(ssim[:count])
         out[i] = total
 
 
@@ -137,9 +203,10 @@ def squared_error_rows(lo, hi, x, y, border, out):
     width = (x.shape[1] - 2 * border) * channels
     plane_x = x.reshape(x.shape[0], -1)
     plane_y = y.reshape(y.shape[0], -1)
+    d = np.empty(width)
     for i in range(lo, hi):
-        d = np.empty(width)
+        row_x, row_y = plane_x[border + i, first:first + width], plane_y[border + i, first:first + width]
         for q in range(width):
-            d[q] = np.float64(plane_x[border + i, first + q]) - np.float64(plane_y[border + i, first + q])
+            d[q] = np.float64(row_x[q]) - np.float64(row_y[q])
             d[q] *= d[q]
-        out[i] = d.sum()
+        out[i] = _total(d)

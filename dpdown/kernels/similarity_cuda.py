@@ -49,15 +49,16 @@ def _moments(x, border, mean, variance):
     variance[i, j, c] = mu_xx - mu * mu
 
 
-def _ssim(x, y, mean, variance, border, c1, c2, values):
+def _ssim(x, y, mean, variance, top, left, border, c1, c2, values):
     q, i = cuda.grid(2)
-    rows, cols, channels = mean.shape
-    if i >= rows or q >= cols * channels:
+    rows, width = values.shape
+    if i >= rows or q >= width:
         return
+    channels = x.shape[2]
     j, c = q // channels, q % channels
     uy, uyy, uxy = _window_sums(x, y, border + i, border + j, c)
-    ux = mean[i, j, c]
-    vx = variance[i, j, c]
+    ux = mean[top + i, left + j, c]
+    vx = variance[top + i, left + j, c]
     vy = uyy - uy * uy
     vxy = uxy - ux * uy
     values[i, q] = ((2.0 * ux * uy + c1) * (2.0 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2))
@@ -117,11 +118,12 @@ def moments(x, border, shape):
     return mean, variance
 
 
-def ssim_rows(x, y, mean, variance, border, c1, c2) -> np.ndarray:
+def ssim_rows(x, y, mean, variance, top, left, border, c1, c2) -> np.ndarray:
     """:func:`dpdown.kernels.similarity.ssim_rows` on the GPU: the per-row sums, on the host."""
-    rows, cols, channels = mean.shape
-    values = cuda.device_array((rows, cols * channels), np.float64, stream=stream())
-    _launch(ssim_kernel, rows, cols * channels, x, y, mean, variance, border, c1, c2, values)
+    window = TAPS.shape[0]
+    rows, width = x.shape[0] - 2 * border - window + 1, (x.shape[1] - 2 * border - window + 1) * x.shape[2]
+    values = cuda.device_array((rows, width), np.float64, stream=stream())
+    _launch(ssim_kernel, rows, width, x, y, mean, variance, top, left, border, c1, c2, values)
     return row_sums(values)
 
 
