@@ -40,47 +40,53 @@ def gaussian_taps(sigma: float = 1.5, truncate: float = 3.5) -> np.ndarray:
 
 # the protocol's window: a compile-time constant, so that the window loops unroll
 TAPS = gaussian_taps()
-GROUP = 4  # taps summed in one pass: their terms added in registers, the sums stored once a pass
-PADDED = np.concatenate([TAPS, np.zeros(-len(TAPS) % GROUP)])  # taps past the window weigh 0
 STRIP = 1024  # values of a row scored together (docs/benchmarks.md: scoring)
 
 
-@jit(inline="always")
-def _tap(t):
-    """The tap a pass reads for tap ``t``: itself, or within the window where ``t`` is a
-    padding tap (its weight is 0)."""
-    return t if t < TAPS.shape[0] else TAPS.shape[0] - 1
+def _pairs(taps):
+    """The symmetric window as pairs of taps ``t`` and ``n − 1 − t`` of equal weight, the
+    centre as a pair of itself at half its weight (``w·(v + v)/2 = w·v`` exactly), an even
+    number of pairs (a pair of weight 0 added if needed): ``(near, far, weight)``."""
+    radius = len(taps) // 2
+    near = list(range(radius + 1))
+    far = [len(taps) - 1 - t for t in near]
+    weight = [taps[t] for t in range(radius)] + [taps[radius] / 2]
+    if len(near) % 2:
+        near, far, weight = near + [radius], far + [radius], weight + [0.0]
+    return np.array(near), np.array(far), np.array(weight)
+
+
+PAIR_NEAR, PAIR_FAR, PAIR_WEIGHTS = _pairs(TAPS)
 
 
 @jit(inline="always")
-def _four_rows(plane, top, t, col, span):
-    """Rows ``top + t`` … ``top + t + 3`` of ``plane`` (taps ``t`` … ``t + 3``, see :func:`_tap`),
-    values ``col`` … ``col + span − 1``."""
-    return (plane[top + _tap(t), col:col + span], plane[top + _tap(t + 1), col:col + span],
-            plane[top + _tap(t + 2), col:col + span], plane[top + _tap(t + 3), col:col + span])
+def _pair_rows(plane, top, p, col, span):
+    """Rows ``top`` + the taps of pairs ``p`` and ``p + 1`` (near, far, near, far) of
+    ``plane``, values ``col`` … ``col + span − 1``."""
+    return (plane[top + PAIR_NEAR[p], col:col + span], plane[top + PAIR_FAR[p], col:col + span],
+            plane[top + PAIR_NEAR[p + 1], col:col + span], plane[top + PAIR_FAR[p + 1], col:col + span])
 
 
 @jit(inline="always")
-def _four_shifts(sums, t, channels, n):
-    """``sums`` shifted by taps ``t`` … ``t + 3`` (:func:`_tap`) of ``channels`` values, ``n`` long."""
-    s0, s1, s2, s3 = _tap(t) * channels, _tap(t + 1) * channels, _tap(t + 2) * channels, _tap(t + 3) * channels
-    return sums[s0:s0 + n], sums[s1:s1 + n], sums[s2:s2 + n], sums[s3:s3 + n]
+def _pair_shifts(sums, p, channels, n):
+    """``sums`` shifted by the taps of pairs ``p`` and ``p + 1`` (near, far, near, far) of
+    ``channels`` values each, ``n`` values long."""
+    a0, a1 = PAIR_NEAR[p] * channels, PAIR_FAR[p] * channels
+    b0, b1 = PAIR_NEAR[p + 1] * channels, PAIR_FAR[p + 1] * channels
+    return sums[a0:a0 + n], sums[a1:a1 + n], sums[b0:b0 + n], sums[b1:b1 + n]
 
 
 @jit(inline="always", error_model="numpy", fastmath={"contract"})
 def _window_cols(sums, channels, out):
     """``out[q] = Σ_t g[t]·sums[q + t·channels]``: the sums over the window's columns, for
-    every channel of every output pixel of a row, GROUP taps a pass."""
+    every channel of every output pixel of a row, two pairs of taps a pass."""
     n = out.shape[0]
-    for t in range(0, PADDED.shape[0], GROUP):
-        w0, w1, w2, w3 = PADDED[t], PADDED[t + 1], PADDED[t + 2], PADDED[t + 3]
-        a0, a1, a2, a3 = _four_shifts(sums, t, channels, n)
-        if t == 0:
-            for q in range(n):
-                out[q] = w0 * a0[q] + w1 * a1[q] + w2 * a2[q] + w3 * a3[q]
-        else:
-            for q in range(n):
-                out[q] += w0 * a0[q] + w1 * a1[q] + w2 * a2[q] + w3 * a3[q]
+    out[:] = 0.0
+    for p in range(0, PAIR_WEIGHTS.shape[0], 2):
+        wa, wb = PAIR_WEIGHTS[p], PAIR_WEIGHTS[p + 1]
+        a0, a1, b0, b1 = _pair_shifts(sums, p, channels, n)
+        for q in range(n):
+            out[q] += wa * (a0[q] + a1[q]) + wb * (b0[q] + b1[q])
 
 
 @jit(inline="always", error_model="numpy")
@@ -122,15 +128,13 @@ def moments(lo, hi, x, border, mean, variance):
             sx, sxx = sums[0, :span], sums[1, :span]
             sx[:] = 0.0
             sxx[:] = 0.0
-            for t in range(0, PADDED.shape[0], GROUP):  # the window's rows, GROUP at a time, each as one vector
-                w0, w1, w2, w3 = PADDED[t], PADDED[t + 1], PADDED[t + 2], PADDED[t + 3]
-                x0, x1, x2, x3 = _four_rows(plane, border + i, t, first + start, span)
+            for p in range(0, PAIR_WEIGHTS.shape[0], 2):  # two pairs of the window's rows a pass, rows as vectors
+                wa, wb = PAIR_WEIGHTS[p], PAIR_WEIGHTS[p + 1]
+                xa0, xa1, xb0, xb1 = _pair_rows(plane, border + i, p, first + start, span)
                 for q in range(span):
-                    v0, v1, v2, v3 = np.float64(x0[q]), np.float64(x1[q]), np.float64(x2[q]), np.float64(x3[q])
-                    s = w0 * v0 + w1 * v1 + w2 * v2 + w3 * v3
-                    ss = w0 * (v0 * v0) + w1 * (v1 * v1) + w2 * (v2 * v2) + w3 * (v3 * v3)
-                    sx[q] += s
-                    sxx[q] += ss
+                    a0, a1, b0, b1 = np.float64(xa0[q]), np.float64(xa1[q]), np.float64(xb0[q]), np.float64(xb1[q])
+                    sx[q] += wa * (a0 + a1) + wb * (b0 + b1)
+                    sxx[q] += wa * (a0 * a0 + a1 * a1) + wb * (b0 * b0 + b1 * b1)
             m, mxx = mu[:count], mu_xx[:count]
             _window_cols(sx, channels, m)
             _window_cols(sxx, channels, mxx)
@@ -167,19 +171,16 @@ def ssim_rows(lo, hi, x, y, mean, variance, top, left, border, c1, c2, out):
             sy[:] = 0.0
             syy[:] = 0.0
             sxy[:] = 0.0
-            for t in range(0, PADDED.shape[0], GROUP):  # the window's rows, GROUP at a time, each as one vector
-                w0, w1, w2, w3 = PADDED[t], PADDED[t + 1], PADDED[t + 2], PADDED[t + 3]
-                y0, y1, y2, y3 = _four_rows(plane_y, border + i, t, first + start, span)
-                x0, x1, x2, x3 = _four_rows(plane_x, border + i, t, first + start, span)
+            for p in range(0, PAIR_WEIGHTS.shape[0], 2):  # two pairs of the window's rows a pass, rows as vectors
+                wa, wb = PAIR_WEIGHTS[p], PAIR_WEIGHTS[p + 1]
+                ya0, ya1, yb0, yb1 = _pair_rows(plane_y, border + i, p, first + start, span)
+                xa0, xa1, xb0, xb1 = _pair_rows(plane_x, border + i, p, first + start, span)
                 for q in range(span):
-                    v0, v1, v2, v3 = np.float64(y0[q]), np.float64(y1[q]), np.float64(y2[q]), np.float64(y3[q])
-                    s = w0 * v0 + w1 * v1 + w2 * v2 + w3 * v3
-                    ss = w0 * (v0 * v0) + w1 * (v1 * v1) + w2 * (v2 * v2) + w3 * (v3 * v3)
-                    sp = (w0 * (v0 * np.float64(x0[q])) + w1 * (v1 * np.float64(x1[q]))
-                          + w2 * (v2 * np.float64(x2[q])) + w3 * (v3 * np.float64(x3[q])))
-                    sy[q] += s
-                    syy[q] += ss
-                    sxy[q] += sp
+                    a0, a1, b0, b1 = np.float64(ya0[q]), np.float64(ya1[q]), np.float64(yb0[q]), np.float64(yb1[q])
+                    sy[q] += wa * (a0 + a1) + wb * (b0 + b1)
+                    syy[q] += wa * (a0 * a0 + a1 * a1) + wb * (b0 * b0 + b1 * b1)
+                    sxy[q] += (wa * (a0 * np.float64(xa0[q]) + a1 * np.float64(xa1[q]))
+                               + wb * (b0 * np.float64(xb0[q]) + b1 * np.float64(xb1[q])))
             uy, uyy, uxy = mus[0, :count], mus[1, :count], mus[2, :count]
             _window_cols(sy, channels, uy)
             _window_cols(syy, channels, uyy)
