@@ -10,6 +10,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from dpdown.errors import ParameterError
 from dpdown.evaluation import evaluate, resampling, similarity
+from dpdown.kernels import resample
 
 import naive
 from conftest import photo_crop
@@ -128,7 +129,8 @@ def pillow_resize(pixels, shape, resample):
 
 
 @pytest.mark.parametrize("shape,out", [((7, 9, 3), (21, 27)), ((13, 5, 1), (26, 10)), ((31, 47, 3), (62, 94)),
-                                       ((30, 45, 3), (10, 15)), ((29, 17, 1), (9, 5)), ((12, 12, 3), (12, 36))],
+                                       ((30, 45, 3), (10, 15)), ((29, 17, 1), (9, 5)), ((12, 12, 3), (12, 36)),
+                                       ((11, 23, 3), (55, 115)), ((10, 7, 3), (25, 17))],
                          ids=str)
 def test_pillow_convention_is_pillow_bit_for_bit(shape, out):
     x = np.random.default_rng(2).random(shape, dtype=np.float32)
@@ -150,6 +152,31 @@ def test_matlab_convention_equals_the_naive_imresize(shape, out):
     x = np.random.default_rng(4).random(shape, dtype=np.float32)
     expected = np.clip(naive.matlab_imresize(x, out), 0, 1)
     assert np.abs(resampling.resize(x, out, "matlab") - expected).max() < 1e-6
+
+
+@pytest.mark.parametrize("convention", ["pillow", "matlab"])
+@pytest.mark.parametrize("n_in,n_out", [(7, 21), (23, 115), (12, 24), (10, 25), (30, 10), (5, 5 * 2)])
+def test_packed_tables_and_phases_cover_every_output_once(convention, n_in, n_out):
+    index, weight = resampling.taps(convention, n_in, n_out)
+    packed_index, packed_weight = resample.packed(index, weight)
+    assert packed_index.shape[1] % resample.GROUP == 0
+    for o in range(n_out):  # the same nonzero taps, in the same order
+        kept = weight[o] != 0
+        assert np.array_equal(packed_weight[o][packed_weight[o] != 0], weight[o][kept])
+        assert np.array_equal(packed_index[o][packed_weight[o] != 0], index[o][kept])
+    assert ((packed_index >= 0) & (packed_index < n_in)).all()
+    plan = resample.phases(packed_index, packed_weight, n_in, 3)
+    if n_out % n_in or n_out < 2 * n_in:
+        assert plan is None
+        return
+    ranges, offsets, values, rest = plan
+    k = n_out // n_in
+    covered = np.concatenate([k * np.arange(*ranges[p]) + p for p in range(k)] + [rest])
+    assert np.array_equal(np.sort(covered), np.arange(n_out))
+    for p in range(k):
+        for j in range(*ranges[p]):
+            assert np.array_equal(packed_index[k * j + p], j + offsets[p])
+            assert np.array_equal(values[p, :, 3 * j], packed_weight[k * j + p])
 
 
 @pytest.mark.parametrize("convention", ["pillow", "matlab"])

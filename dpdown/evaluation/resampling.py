@@ -107,13 +107,13 @@ class Resizer:
         self.passes = []
         current = self.source_shape
         for number, axis in enumerate(axes):
-            index, weight = taps(convention, current[axis], target[axis])
-            if axis == 0 and device != "cuda":
-                index, weight = resample.padded(index, weight)
+            index, weight = resample.packed(*taps(convention, current[axis], target[axis]))
             low, high = (0.0, 1.0) if number == len(axes) - 1 else (-np.inf, np.inf)  # clipped once, at the end
+            # on the CPU, an upsampling of the columns by a whole factor runs as a vector (its phases)
+            plan = resample.phases(index, weight, current[1], current[2]) if axis == 1 and device != "cuda" else None
             current = tuple(target[axis] if a == axis else n for a, n in enumerate(current))
             out = None if device == "cuda" else np.empty(current, np.float32)
-            self.passes.append((axis, index, weight, low, high, current, out))
+            self.passes.append((axis, index, weight, plan, low, high, current, out))
 
     def __call__(self, pixels):
         if tuple(pixels.shape) != self.source_shape:
@@ -123,15 +123,20 @@ class Resizer:
             from ..kernels.device import as_device
 
             image = as_device(pixels)
-            for axis, index, weight, low, high, shape, _ in self.passes:
+            for axis, index, weight, _, low, high, shape, _ in self.passes:
                 image = resample_cuda.apply(axis, image, index, weight, low, high, shape)
             return image
         from ..kernels import bands, resample
 
         image = np.ascontiguousarray(pixels, dtype=np.float32)
-        for axis, index, weight, low, high, shape, out in self.passes:
-            kernel = resample.along_rows if axis == 0 else resample.along_columns
-            bands.run(kernel, shape[0], image, index, weight, low, high, out)
+        for axis, index, weight, plan, low, high, shape, out in self.passes:
+            if axis == 0:
+                bands.run(resample.along_rows, shape[0], image, index, weight, low, high, out)
+            else:
+                if plan is not None:
+                    bands.run(resample.along_columns_phased, shape[0], image, *plan[:3], low, high, out)
+                columns = np.arange(shape[1]) if plan is None else plan[3]
+                bands.run(resample.along_columns, shape[0], image, index, weight, columns, low, high, out)
             image = out
         return image
 

@@ -16,11 +16,12 @@ from .jit import jit
 
 
 @jit(bands=True)
-def along_columns(lo, hi, src, index, weight, low, high, out):
-    """``out[i, o, c] = Σ_t weight[o, t]·src[i, index[o, t], c]``: each row resampled."""
+def along_columns(lo, hi, src, index, weight, columns, low, high, out):
+    """``out[i, o, c] = Σ_t weight[o, t]·src[i, index[o, t], c]`` for the output columns ``o``
+    in ``columns``: each row resampled, one output at a time."""
     channels = src.shape[2]
     for i in range(lo, hi):
-        for o in range(out.shape[1]):
+        for o in columns:
             for c in range(channels):
                 total = 0.0
                 for t in range(index.shape[1]):
@@ -28,23 +29,88 @@ def along_columns(lo, hi, src, index, weight, low, high, out):
                 out[i, o, c] = min(max(total, low), high)
 
 
+@jit(bands=True)
+def along_columns_phased(lo, hi, src, ranges, offsets, values, low, high, out):
+    """The same for an upsampling by a whole factor k, in the interior of each row, as a
+    vector: output column ``k·j + p`` (phase ``p``) for ``j`` in ``ranges[p, 0] … ranges[p,
+    1] − 1`` reads input columns ``j + offsets[p, t]``, tap ``t`` weighing ``values[p, t,
+    j·C + c]`` (the table's weights, per value; :func:`phases` makes the plan). Each phase is
+    summed over the whole row, in the order of ``t`` as :func:`along_columns` does, then
+    placed at its output columns."""
+    channels = src.shape[2]
+    k = ranges.shape[0]
+    plane, out_plane = src.reshape(src.shape[0], -1), out.reshape(out.shape[0], -1)
+    phase = np.empty(values.shape[2])
+    for i in range(lo, hi):
+        row, out_row = plane[i], out_plane[i]
+        for p in range(k):
+            first, n = ranges[p, 0] * channels, (ranges[p, 1] - ranges[p, 0]) * channels
+            a0, a1 = row[first + offsets[p, 0] * channels:], row[first + offsets[p, 1] * channels:]
+            a2, a3 = row[first + offsets[p, 2] * channels:], row[first + offsets[p, 3] * channels:]
+            w0, w1, w2, w3 = values[p, 0, first:], values[p, 1, first:], values[p, 2, first:], values[p, 3, first:]
+            for m in range(n):
+                total = 0.0 + np.float64(a0[m]) * w0[m]
+                total = total + np.float64(a1[m]) * w1[m]
+                total = total + np.float64(a2[m]) * w2[m]
+                total = total + np.float64(a3[m]) * w3[m]
+                phase[m] = min(max(total, low), high)
+            for j in range(ranges[p, 1] - ranges[p, 0]):
+                start = (k * (ranges[p, 0] + j) + p) * channels
+                for c in range(channels):
+                    out_row[start + c] = phase[j * channels + c]
+
+
 GROUP = 4  # taps of :func:`along_rows` added in one pass over a row, their terms in registers
 
 
-def padded(index, weight):
-    """A tap table widened to a multiple of GROUP taps, the added taps weighing 0 (at a pixel
-    of the image, which adds exactly 0 to every sum), as :func:`along_rows` reads it."""
-    extra = -index.shape[1] % GROUP
-    if not extra:
-        return index, weight
-    return (np.ascontiguousarray(np.pad(index, ((0, 0), (0, extra)), mode="edge")),
-            np.ascontiguousarray(np.pad(weight, ((0, 0), (0, extra)))))
+def packed(index, weight):
+    """A tap table without its taps of weight 0, each output's others kept in order and
+    shifted left, widened to a multiple of GROUP taps of weight 0 (at a pixel of the image).
+    The sums are unchanged, bit for bit: adding ``0·v = +0`` leaves any sum that starts at +0
+    as it is (such a sum is never −0). Bicubic upsampling, whose 5-tap tables hold at most 4
+    nonzero weights per output, then takes one pass of :func:`along_rows` instead of two."""
+    keep = weight != 0
+    order = np.argsort(~keep, axis=1, kind="stable")  # the nonzero taps first, in their order
+    width = max(1, int(keep.sum(axis=1).max()))
+    width += -width % GROUP
+    index = np.take_along_axis(index, order, axis=1)[:, :width]
+    weight = np.take_along_axis(np.where(keep, weight, 0.0), order, axis=1)[:, :width]
+    if index.shape[1] < width:  # fewer taps than a group in all
+        extra = width - index.shape[1]
+        index, weight = np.pad(index, ((0, 0), (0, extra)), mode="edge"), np.pad(weight, ((0, 0), (0, extra)))
+    return np.ascontiguousarray(index), np.ascontiguousarray(weight)
+
+
+def phases(index, weight, n_in: int, channels: int):
+    """The plan of :func:`along_columns_phased` for a (:func:`packed`, GROUP-tap) table of
+    ``k·n_in`` outputs, k ≥ 2 whole, and the output columns it leaves to
+    :func:`along_columns`: ``(ranges, offsets, values, rest)``; None for any other table.
+    Phase ``p``'s range is the run of ``j`` around the middle whose taps all read ``j`` plus
+    the same offsets (near the edges, where the window is cut or mirrored, they do not)."""
+    n_out, taps = index.shape
+    k = n_out // n_in
+    if k < 2 or k * n_in != n_out or taps != GROUP:
+        return None
+    ranges, offsets = np.zeros((k, 2), np.int64), np.zeros((k, taps), np.int64)
+    values = np.zeros((k, taps, n_in * channels))
+    inside = np.zeros(n_out, bool)
+    for p in range(k):
+        shift = index[p::k] - np.arange(n_in)[:, None]
+        middle = n_in // 2
+        same = (shift == shift[middle]).all(axis=1)
+        breaks = np.flatnonzero(~same)
+        first = breaks[breaks < middle].max() + 1 if (breaks < middle).any() else 0
+        end = breaks[breaks > middle].min() if (breaks > middle).any() else n_in
+        ranges[p], offsets[p] = (first, end), shift[middle]
+        values[p, :, first * channels:end * channels] = np.repeat(weight[p::k][first:end].T, channels, axis=1)
+        inside[k * np.arange(first, end) + p] = True
+    return ranges, offsets, values, np.flatnonzero(~inside)
 
 
 @jit(bands=True)
 def along_rows(lo, hi, src, index, weight, low, high, out):
     """``out[o, j, c] = Σ_t weight[o, t]·src[index[o, t], j, c]``: each column resampled,
-    whole rows at a time, GROUP taps a pass (the table :func:`padded`), added in the order
+    whole rows at a time, GROUP taps a pass (the table :func:`packed`), added in the order
     of ``t``."""
     width = out.shape[1] * out.shape[2]
     plane = src.reshape(src.shape[0], -1)
