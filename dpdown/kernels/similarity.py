@@ -14,12 +14,15 @@ then drops a border of ``(n - 1)/2``: the same pixels), averaged over pixels and
 The reference image's ``μ_x`` and ``σ_x²`` depend only on it, so an evaluation computes them
 once (:func:`moments`) and scores every candidate against them (:func:`ssim_rows`).
 
-Each output row sums its window's rows first (``n`` contiguous input rows, every channel of a
-row as one vector) and then its columns, in float64 (multiply-adds fused where the CPU has
-them): the separable filter with no full-size intermediate. ``border`` skips that many
-pixels on every side (the super-resolution papers'
-"shave") without a copy. A kernel returns one sum per output row, added up by the caller in
-a fixed order, so the result does not depend on the number of threads.
+Each output row sums its window's rows first (``n`` input rows, every channel of a row as one
+vector) and then its columns, in float64 (multiply-adds fused where the CPU has them): the
+separable filter with no full-size intermediate. The window is symmetric, so both passes
+add taps ``t`` and ``n − 1 − t`` before weighting them (:func:`_pairs`), two such pairs per
+pass over a strip of a row: their terms meet in registers and the sums are stored once a
+pass, not once a tap. ``border`` skips that many pixels on every side (the super-resolution
+papers' "shave") without a copy. A kernel returns one sum per output row (its values added
+by halving, :func:`_total`), added up by the caller in a fixed order, so the result does not
+depend on the number of threads.
 """
 
 from __future__ import annotations
