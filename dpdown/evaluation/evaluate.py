@@ -195,7 +195,7 @@ def load(path) -> np.ndarray:
     if image.has_alpha:
         pixels = pixels[:, :, :-1]
     if pixels.dtype.kind in "ui":
-        return (pixels / np.float32(np.iinfo(pixels.dtype).max)).astype(np.float32)
+        return (pixels / np.float32(np.iinfo(pixels.dtype).max)).astype(np.float32, copy=False)
     return pixels.astype(np.float32)
 
 
