@@ -401,7 +401,7 @@ def matlab_imresize(img, out_shape):
     output value at a time: output o (1-based) sits at u = o/s + (1 − 1/s)/2 in the input
     (s = out/in); inputs j from floor(u − w/2) for w + 2 taps (w = 4, or 4/s when shrinking,
     where the kernel is stretched: s·cubic(s·(u − j))); weights normalised; an index outside
-    the image mirrored with the edge pixel repeated; rows first, then columns (float64)."""
+    the image mirrored with the edge pixel repeated (periodically, as often as needed); rows first, then columns (float64)."""
     def axis(values, n_out):
         n_in = values.shape[0]
         s = n_out / n_in
@@ -414,8 +414,8 @@ def matlab_imresize(img, out_shape):
             ws = [s * keys_cubic(s * (u - j)) if s < 1 else keys_cubic(u - j) for j in js]
             total = sum(ws)
             for j, wt in zip(js, ws):
-                m = j - 1
-                m = -1 - m if m < 0 else (2 * n_in - 1 - m if m >= n_in else m)
+                m = (j - 1) % (2 * n_in)  # MATLAB's aux = [1:n, n:-1:1], indexed periodically
+                m = 2 * n_in - 1 - m if m >= n_in else m
                 out[o - 1] += wt / total * values[m]
         return out
     rows = axis(np.asarray(img, np.float64), out_shape[0])

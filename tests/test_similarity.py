@@ -130,7 +130,7 @@ def pillow_resize(pixels, shape, resample):
 
 @pytest.mark.parametrize("shape,out", [((7, 9, 3), (21, 27)), ((13, 5, 1), (26, 10)), ((31, 47, 3), (62, 94)),
                                        ((30, 45, 3), (10, 15)), ((29, 17, 1), (9, 5)), ((12, 12, 3), (12, 36)),
-                                       ((11, 23, 3), (55, 115)), ((10, 7, 3), (25, 17))],
+                                       ((11, 23, 3), (55, 115)), ((10, 7, 3), (25, 17)), ((1, 2, 3), (3, 6))],
                          ids=str)
 def test_pillow_convention_is_pillow_bit_for_bit(shape, out):
     x = np.random.default_rng(2).random(shape, dtype=np.float32)
@@ -147,7 +147,7 @@ def test_pillow_convention_on_a_real_photo():
 
 
 @pytest.mark.parametrize("shape,out", [((8, 6, 3), (24, 18)), ((9, 7, 1), (18, 14)), ((24, 18, 3), (8, 6)),
-                                       ((25, 20, 1), (5, 4)), ((10, 15, 3), (30, 5))], ids=str)
+                                       ((25, 20, 1), (5, 4)), ((10, 15, 3), (30, 5)), ((2, 1, 3), (6, 3))], ids=str)
 def test_matlab_convention_equals_the_naive_imresize(shape, out):
     x = np.random.default_rng(4).random(shape, dtype=np.float32)
     expected = np.clip(naive.matlab_imresize(x, out), 0, 1)
@@ -155,7 +155,8 @@ def test_matlab_convention_equals_the_naive_imresize(shape, out):
 
 
 @pytest.mark.parametrize("convention", ["pillow", "matlab"])
-@pytest.mark.parametrize("n_in,n_out", [(7, 21), (23, 115), (12, 24), (10, 25), (30, 10), (5, 5 * 2)])
+@pytest.mark.parametrize("n_in,n_out", [(7, 21), (23, 115), (12, 24), (10, 25), (30, 10), (5, 5 * 2), (1, 3), (2, 6),
+                                        (3, 6)])
 def test_packed_tables_and_phases_cover_every_output_once(convention, n_in, n_out):
     index, weight = resampling.taps(convention, n_in, n_out)
     packed_index, packed_weight = resample.packed(index, weight)

@@ -386,19 +386,16 @@ def _channels(path) -> int | None:
     try:
         with Image.open(path) as image:
             return 1 if image.mode in ("1", "L", "LA", "I", "I;16", "F") else 3
-    except (OSError, ValueError):
+    except Exception:  # Pillow's own errors too (an image past its pixel limit): read() names the problem
         return None
 
 
 def _area(path) -> int:
     """Pixels of the image at ``path``, from its header (0 if it cannot be read)."""
-    from PIL import Image
+    from ..io.read import image_shape
 
-    try:
-        with Image.open(path) as image:
-            return image.size[0] * image.size[1]
-    except (OSError, ValueError):
-        return 0
+    shape = image_shape(path)
+    return shape[0] * shape[1] if shape else 0
 
 
 def warm_scoring(protocol, device="cpu") -> None:
@@ -460,6 +457,8 @@ def run(sets, ks=DEFAULT_KS, methods=None, protocol="upsample", jobs=None, dask=
     image_order = {(t.dataset, t.name): i for i, t in enumerate(tasks)}
     method_order = {label: i for i, label in enumerate(evaluation.methods)}
     evaluation.rows.sort(key=lambda r: (image_order[r.dataset, r.image], r.k, method_order[r.method]))
+    path_order = {t.path: i for i, t in enumerate(tasks)}
+    evaluation.failures.sort(key=lambda failure: path_order.get(failure[0], len(tasks)))
     failed = {path for path, _ in evaluation.failures}
     for task in tasks:
         if task.path not in failed:

@@ -74,8 +74,9 @@ def matlab_taps(n_in: int, n_out: int):
     distance = u[:, None] - index
     weight = scale * keys_cubic(distance * scale) if scale < 1 else keys_cubic(distance)
     weight = weight / weight.sum(axis=1, keepdims=True)
-    index = index.astype(np.int64) - 1  # 0-based, then mirrored ("symmetric": the edge pixel repeats)
-    index = np.where(index < 0, -1 - index, index)
+    # 0-based, then mirrored ("symmetric": the edge pixel repeats) as often as the window
+    # needs, as MATLAB does: periodic over 2·n_in (a window wider than the image reflects twice)
+    index = np.mod(index.astype(np.int64) - 1, 2 * n_in)
     index = np.where(index >= n_in, 2 * n_in - 1 - index, index)
     return np.ascontiguousarray(index), np.ascontiguousarray(weight)
 
@@ -94,8 +95,9 @@ class Resizer:
     ``convention`` (see the module), clipped to [0, 1]: the tap tables made once, and on the
     CPU the output buffers too, so that each call returns the same array, overwritten — what
     an evaluation needs, one upsampling per method to the same size (a fresh array per call
-    would be a fresh page-faulted allocation of the full image). On ``device="cuda"`` the
-    input may be on the GPU already, and the result stays there."""
+    would be a fresh page-faulted allocation of the full image). A size already equal is
+    returned as it is. On ``device="cuda"`` the input may be on the GPU already, and each
+    call returns a new device array (the tables are copied to the GPU per call)."""
 
     def __init__(self, source_shape, shape, convention: str = "pillow", device: str = "cpu"):
         from ..kernels import resample

@@ -72,10 +72,8 @@ def read(source, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Image:
 def image_shape(path) -> tuple[int, int] | None:
     """(rows, cols) of the image in ``path`` as :func:`read` gives it (EXIF orientation
     applied), from its header alone; None when the header alone does not tell."""
-    from PIL import Image as PILImage
-
     try:
-        with PILImage.open(path) as im:
+        with _pillow_image(str(path), path) as im:  # no pixel limit: read() checks the size itself
             rows, cols = im.height, im.width
             orientation = im.getexif().get(_ORIENTATION, 1)
     except Exception:  # read() names the problem, if there is one

@@ -60,15 +60,16 @@ def along_columns_phased(lo, hi, src, ranges, offsets, values, low, high, out):
                     out_row[start + c] = phase[j * channels + c]
 
 
-GROUP = 4  # taps of :func:`along_rows` added in one pass over a row, their terms in registers
+GROUP = 4  # taps of :func:`along_rows` added in one pass over a row, their terms in registers (the pass names four)
 
 
 def packed(index, weight):
     """A tap table without its taps of weight 0, each output's others kept in order and
     shifted left, widened to a multiple of GROUP taps of weight 0 (at a pixel of the image).
-    The sums are unchanged, bit for bit: adding ``0·v = +0`` leaves any sum that starts at +0
-    as it is (such a sum is never −0). Bicubic upsampling, whose 5-tap tables hold at most 4
-    nonzero weights per output, then takes one pass of :func:`along_rows` instead of two."""
+    The sums of finite values are unchanged, bit for bit: a term ``0·v`` is ±0, and adding ±0
+    to a sum that starts at +0 leaves it as it is (such a sum is never −0). Bicubic
+    upsampling, whose tables (5 taps for Pillow, 6 for MATLAB) hold at most 4 nonzero weights
+    per output, then takes one pass of :func:`along_rows` instead of two."""
     keep = weight != 0
     order = np.argsort(~keep, axis=1, kind="stable")  # the nonzero taps first, in their order
     width = max(1, int(keep.sum(axis=1).max()))
