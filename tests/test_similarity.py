@@ -130,7 +130,8 @@ def pillow_resize(pixels, shape, resample):
 
 @pytest.mark.parametrize("shape,out", [((7, 9, 3), (21, 27)), ((13, 5, 1), (26, 10)), ((31, 47, 3), (62, 94)),
                                        ((30, 45, 3), (10, 15)), ((29, 17, 1), (9, 5)), ((12, 12, 3), (12, 36)),
-                                       ((11, 23, 3), (55, 115)), ((10, 7, 3), (25, 17)), ((1, 2, 3), (3, 6))],
+                                       ((11, 23, 3), (55, 115)), ((10, 7, 3), (25, 17)), ((1, 2, 3), (3, 6)),
+                                       ((16, 24, 1), (8, 6)), ((6, 4, 3), (3, 2)), ((20, 50, 3), (10, 25))],
                          ids=str)
 def test_pillow_convention_is_pillow_bit_for_bit(shape, out):
     x = np.random.default_rng(2).random(shape, dtype=np.float32)
@@ -156,8 +157,8 @@ def test_matlab_convention_equals_the_naive_imresize(shape, out):
 
 @pytest.mark.parametrize("convention", ["pillow", "matlab"])
 @pytest.mark.parametrize("n_in,n_out", [(7, 21), (23, 115), (12, 24), (10, 25), (30, 10), (5, 5 * 2), (1, 3), (2, 6),
-                                        (3, 6)])
-def test_packed_tables_and_phases_cover_every_output_once(convention, n_in, n_out):
+                                        (3, 6), (40, 20), (45, 9), (6, 3), (29, 5)])
+def test_packed_tables_and_column_plans_cover_every_output_once(convention, n_in, n_out):
     index, weight = resampling.taps(convention, n_in, n_out)
     packed_index, packed_weight = resample.packed(index, weight)
     assert packed_index.shape[1] % resample.GROUP == 0
@@ -166,6 +167,18 @@ def test_packed_tables_and_phases_cover_every_output_once(convention, n_in, n_ou
         assert np.array_equal(packed_weight[o][packed_weight[o] != 0], weight[o][kept])
         assert np.array_equal(packed_index[o][packed_weight[o] != 0], index[o][kept])
     assert ((packed_index >= 0) & (packed_index < n_in)).all()
+    if n_out < n_in:
+        plan = resample.decimation(packed_index, packed_weight, n_in, 3)
+        if n_in % n_out:
+            assert plan is None
+            return
+        offsets, values, (first, end), rest = plan
+        k = n_in // n_out
+        assert np.array_equal(np.sort(np.concatenate([np.arange(first, end), rest])), np.arange(n_out))
+        for o in range(first, end):
+            assert np.array_equal(packed_index[o], k * o + offsets)
+            assert np.array_equal(values[:, 3 * o + 2], packed_weight[o])
+        return
     plan = resample.phases(packed_index, packed_weight, n_in, 3)
     if n_out % n_in or n_out < 2 * n_in:
         assert plan is None

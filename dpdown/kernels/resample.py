@@ -60,6 +60,51 @@ def along_columns_phased(lo, hi, src, ranges, offsets, values, low, high, out):
                     out_row[start + c] = phase[j * channels + c]
 
 
+@jit(bands=True)
+def along_columns_decimated(lo, hi, src, offsets, values, span, low, high, out):
+    """The same for a downsampling by a whole factor k (``src.shape[1] = k·out.shape[1]``) in
+    the interior of each row, as a vector: output column ``o`` in ``span[0] … span[1] − 1``
+    reads input columns ``k·o + offsets[t]``, tap ``t`` weighing ``values[t, o·C + c]``
+    (:func:`decimation` makes the plan). Each row is first dealt into k planes, plane ``r``
+    holding input columns ``k·j + r``, so that each tap reads one plane contiguously; taps are
+    added GROUP a pass, in the order of ``t`` as :func:`along_columns` does."""
+    channels = src.shape[2]
+    k = src.shape[1] // out.shape[1]
+    width = out.shape[1] * channels
+    plane, out_plane = src.reshape(src.shape[0], -1), out.reshape(out.shape[0], -1)
+    planes = np.empty((k, width), src.dtype)
+    total = np.empty(width)
+    first, n = span[0] * channels, (span[1] - span[0]) * channels
+    for i in range(lo, hi):
+        row = plane[i]
+        for j in range(out.shape[1]):
+            for r in range(k):
+                for c in range(channels):
+                    planes[r, j * channels + c] = row[(k * j + r) * channels + c]
+        inside = total[:n]
+        inside[:] = 0.0
+        for t in range(0, offsets.shape[0], GROUP):
+            a0 = _plane_at(planes, offsets[t], k, channels, first, n)
+            a1 = _plane_at(planes, offsets[t + 1], k, channels, first, n)
+            a2 = _plane_at(planes, offsets[t + 2], k, channels, first, n)
+            a3 = _plane_at(planes, offsets[t + 3], k, channels, first, n)
+            w0, w1, w2, w3 = values[t, first:], values[t + 1, first:], values[t + 2, first:], values[t + 3, first:]
+            for m in range(n):
+                inside[m] = (inside[m] + np.float64(a0[m]) * w0[m] + np.float64(a1[m]) * w1[m]
+                             + np.float64(a2[m]) * w2[m] + np.float64(a3[m]) * w3[m])
+        out_row = out_plane[i, first:first + n]
+        for m in range(n):
+            out_row[m] = min(max(inside[m], low), high)
+
+
+@jit(inline="always")
+def _plane_at(planes, offset, k, channels, first, n):
+    """``n`` values of input column ``k·o + offset`` for the outputs ``o`` from value ``first``
+    on: plane ``offset mod k``, shifted by ``offset div k`` pixels (floor division)."""
+    start = first + (offset // k) * channels
+    return planes[offset % k, start:start + n]
+
+
 GROUP = 4  # taps of :func:`along_rows` added in one pass over a row, their terms in registers (the pass names four)
 
 
@@ -106,6 +151,29 @@ def phases(index, weight, n_in: int, channels: int):
         values[p, :, first * channels:end * channels] = np.repeat(weight[p::k][first:end].T, channels, axis=1)
         inside[k * np.arange(first, end) + p] = True
     return ranges, offsets, values, np.flatnonzero(~inside)
+
+
+def decimation(index, weight, n_in: int, channels: int):
+    """The plan of :func:`along_columns_decimated` for a (:func:`packed`) table of ``n_in /
+    k`` outputs, k ≥ 2 whole, and the output columns it leaves to :func:`along_columns`:
+    ``(offsets, values, span, rest)``; None for any other table. The span is the run of
+    outputs around the middle whose taps all read ``k·o`` plus the same offsets (near the
+    edges, where the window is cut or mirrored, they do not)."""
+    n_out, taps = index.shape
+    k = n_in // n_out
+    if k < 2 or k * n_out != n_in or taps % GROUP:
+        return None
+    shift = index - k * np.arange(n_out)[:, None]
+    middle = n_out // 2
+    same = (shift == shift[middle]).all(axis=1)
+    breaks = np.flatnonzero(~same)
+    first = breaks[breaks < middle].max() + 1 if (breaks < middle).any() else 0
+    end = breaks[breaks > middle].min() if (breaks > middle).any() else n_out
+    values = np.zeros((taps, n_out * channels))
+    values[:, first * channels:end * channels] = np.repeat(weight[first:end].T, channels, axis=1)
+    inside = np.zeros(n_out, bool)
+    inside[first:end] = True
+    return shift[middle].astype(np.int64), values, np.array([first, end], np.int64), np.flatnonzero(~inside)
 
 
 @jit(bands=True)
