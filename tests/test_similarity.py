@@ -13,7 +13,7 @@ from dpdown.evaluation import evaluate, resampling, similarity
 from dpdown.kernels import resample
 
 import naive
-from conftest import photo_crop
+from conftest import SAMPLES, photo_crop
 
 SHAPES = [(11, 11, 1), (23, 17, 3), (40, 29, 1), (64, 48, 3)]
 
@@ -145,6 +145,15 @@ def test_pillow_convention_on_a_real_photo():
     x = photo_crop().astype(np.float32) / 255
     small = np.ascontiguousarray(x[::3, ::3])
     assert np.array_equal(resampling.resize(small, x.shape[:2]), pillow_resize(small, x.shape[:2], Image.BICUBIC))
+
+
+def test_pillow_convention_shrinks_a_whole_photo_as_pillow():
+    # Lanczos ×½ sums 13 taps: the weights normalised in Pillow's order (numpy's sum pairs
+    # them, 10 values of this photo 1 ulp apart)
+    with Image.open(SAMPLES / "flower.png") as im:
+        x = np.asarray(im.convert("RGB")).astype(np.float32) / 255
+    out = (x.shape[0] // 2, x.shape[1] // 2)
+    assert np.array_equal(resampling.resize(x, out), pillow_resize(x, out, Image.LANCZOS))
 
 
 @pytest.mark.parametrize("shape,out", [((8, 6, 3), (24, 18)), ((9, 7, 1), (18, 14)), ((24, 18, 3), (8, 6)),

@@ -56,7 +56,7 @@ def pillow_taps(n_in: int, n_out: int, kernel, support: float):
     offsets = np.arange(taps)
     inside = offsets[None, :] < count[:, None]
     weight = np.where(inside, kernel((offsets[None, :] + first[:, None] - centre[:, None] + 0.5) * (1.0 / widen)), 0.0)
-    total = weight.sum(axis=1, keepdims=True)
+    total = np.cumsum(weight, axis=1)[:, -1:]  # summed in order, as Pillow does (numpy's sum pairs them)
     weight = np.divide(weight, total, out=weight, where=total != 0)
     index = np.where(inside, first[:, None] + offsets[None, :], first[:, None])
     return np.ascontiguousarray(index), np.ascontiguousarray(weight)
