@@ -111,14 +111,10 @@ class Resizer:
         for number, axis in enumerate(axes):
             index, weight = resample.packed(*taps(convention, current[axis], target[axis]))
             low, high = (0.0, 1.0) if number == len(axes) - 1 else (-np.inf, np.inf)  # clipped once, at the end
-            # on the CPU, resampling the columns by a whole factor runs as a vector: by phases of
-            # the output (upsampling) or of the input (downsampling)
+            # on the CPU, resampling the columns by a whole factor runs as a vector (the plan)
             plan = None
             if axis == 1 and device != "cuda":
-                plan = (("phased", resample.phases(index, weight, current[1], current[2]))
-                        if target[1] > current[1] else ("decimated", resample.decimation(index, weight, current[1],
-                                                                                         current[2])))
-                plan = plan if plan[1] is not None else None
+                plan = resample.column_plan(index, weight, current[1], current[2])
             current = tuple(target[axis] if a == axis else n for a, n in enumerate(current))
             out = None if device == "cuda" else np.empty(current, np.float32)
             self.passes.append((axis, index, weight, plan, low, high, current, out))
@@ -141,11 +137,9 @@ class Resizer:
             if axis == 0:
                 bands.run(resample.along_rows, shape[0], image, index, weight, low, high, out)
             else:
-                columns = np.arange(shape[1])
-                if plan is not None:
-                    kind, (*vector, columns) = plan
-                    kernel = resample.along_columns_phased if kind == "phased" else resample.along_columns_decimated
-                    bands.run(kernel, shape[0], image, *vector, low, high, out)
+                vector, arguments, columns = plan
+                if vector is not None:
+                    bands.run(vector, shape[0], image, *arguments, low, high, out)
                 bands.run(resample.along_columns, shape[0], image, index, weight, columns, low, high, out)
             image = out
         return image

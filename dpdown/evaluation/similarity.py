@@ -65,9 +65,14 @@ class Reference:
 
     @property
     def scored(self) -> tuple:
-        """(rows, cols, channels) of the SSIM map: the pixels whose window lies inside the border."""
-        rows, cols, channels = self.shape
-        return rows - 2 * self.border - WINDOW + 1, cols - 2 * self.border - WINDOW + 1, channels
+        return _scored(self.shape, self.border)
+
+
+def _scored(shape, border) -> tuple:
+    """(rows, cols, channels) of the SSIM map of an image of ``shape``: the pixels whose window
+    lies inside the border."""
+    rows, cols, channels = shape
+    return rows - 2 * border - WINDOW + 1, cols - 2 * border - WINDOW + 1, channels
 
 
 def _placed(pixels, device: str):
@@ -91,8 +96,7 @@ def prepare(reference, border: int = 0, device: str = "cpu") -> Reference:
     """``reference`` (float H×W×C in [0, 1]) with its Gaussian local means and variances,
     computed once for every :func:`score` against it."""
     _check(reference.shape, border)
-    rows, cols, channels = reference.shape
-    shape = (rows - 2 * border - WINDOW + 1, cols - 2 * border - WINDOW + 1, channels)
+    shape = _scored(reference.shape, border)
     pixels = _placed(reference, device)
     if device == "cuda":
         from ..kernels import similarity_cuda

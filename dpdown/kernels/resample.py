@@ -127,12 +127,30 @@ def packed(index, weight):
     return np.ascontiguousarray(index), np.ascontiguousarray(weight)
 
 
+def _regular_run(shift):
+    """``(first, end, offsets)``: the run of outputs around the middle whose taps all read
+    their position plus the same offsets (``shift`` holds each output's index minus its
+    position; near the edges, where the window is cut or mirrored, the offsets differ)."""
+    middle = shift.shape[0] // 2
+    breaks = np.flatnonzero(~(shift == shift[middle]).all(axis=1))
+    first = breaks[breaks < middle].max() + 1 if (breaks < middle).any() else 0
+    end = breaks[breaks > middle].min() if (breaks > middle).any() else shift.shape[0]
+    return int(first), int(end), shift[middle].astype(np.int64)
+
+
+def _per_value(weight, first, end, channels, n):
+    """The weights of outputs ``first`` … ``end − 1`` (taps × outputs) repeated for each
+    channel, in an array of taps × ``n·channels`` values (0 outside)."""
+    values = np.zeros((weight.shape[1], n * channels))
+    values[:, first * channels:end * channels] = np.repeat(weight[first:end].T, channels, axis=1)
+    return values
+
+
 def phases(index, weight, n_in: int, channels: int):
     """The plan of :func:`along_columns_phased` for a (:func:`packed`, GROUP-tap) table of
     ``k·n_in`` outputs, k ≥ 2 whole, and the output columns it leaves to
     :func:`along_columns`: ``(ranges, offsets, values, rest)``; None for any other table.
-    Phase ``p``'s range is the run of ``j`` around the middle whose taps all read ``j`` plus
-    the same offsets (near the edges, where the window is cut or mirrored, they do not)."""
+    Phase ``p``'s range is the regular run (:func:`_regular_run`) of its outputs."""
     n_out, taps = index.shape
     k = n_out // n_in
     if k < 2 or k * n_in != n_out or taps != GROUP:
@@ -141,14 +159,9 @@ def phases(index, weight, n_in: int, channels: int):
     values = np.zeros((k, taps, n_in * channels))
     inside = np.zeros(n_out, bool)
     for p in range(k):
-        shift = index[p::k] - np.arange(n_in)[:, None]
-        middle = n_in // 2
-        same = (shift == shift[middle]).all(axis=1)
-        breaks = np.flatnonzero(~same)
-        first = breaks[breaks < middle].max() + 1 if (breaks < middle).any() else 0
-        end = breaks[breaks > middle].min() if (breaks > middle).any() else n_in
-        ranges[p], offsets[p] = (first, end), shift[middle]
-        values[p, :, first * channels:end * channels] = np.repeat(weight[p::k][first:end].T, channels, axis=1)
+        first, end, offsets[p] = _regular_run(index[p::k] - np.arange(n_in)[:, None])
+        ranges[p] = first, end
+        values[p] = _per_value(weight[p::k], first, end, channels, n_in)
         inside[k * np.arange(first, end) + p] = True
     return ranges, offsets, values, np.flatnonzero(~inside)
 
@@ -156,24 +169,30 @@ def phases(index, weight, n_in: int, channels: int):
 def decimation(index, weight, n_in: int, channels: int):
     """The plan of :func:`along_columns_decimated` for a (:func:`packed`) table of ``n_in /
     k`` outputs, k ≥ 2 whole, and the output columns it leaves to :func:`along_columns`:
-    ``(offsets, values, span, rest)``; None for any other table. The span is the run of
-    outputs around the middle whose taps all read ``k·o`` plus the same offsets (near the
-    edges, where the window is cut or mirrored, they do not)."""
+    ``(offsets, values, span, rest)``; None for any other table. The span is the regular
+    run (:func:`_regular_run`) of the outputs."""
     n_out, taps = index.shape
     k = n_in // n_out
     if k < 2 or k * n_out != n_in or taps % GROUP:
         return None
-    shift = index - k * np.arange(n_out)[:, None]
-    middle = n_out // 2
-    same = (shift == shift[middle]).all(axis=1)
-    breaks = np.flatnonzero(~same)
-    first = breaks[breaks < middle].max() + 1 if (breaks < middle).any() else 0
-    end = breaks[breaks > middle].min() if (breaks > middle).any() else n_out
-    values = np.zeros((taps, n_out * channels))
-    values[:, first * channels:end * channels] = np.repeat(weight[first:end].T, channels, axis=1)
+    first, end, offsets = _regular_run(index - k * np.arange(n_out)[:, None])
     inside = np.zeros(n_out, bool)
     inside[first:end] = True
-    return shift[middle].astype(np.int64), values, np.array([first, end], np.int64), np.flatnonzero(~inside)
+    return (offsets, _per_value(weight, first, end, channels, n_out), np.array([first, end], np.int64),
+            np.flatnonzero(~inside))
+
+
+def column_plan(index, weight, n_in: int, channels: int):
+    """How a (:func:`packed`) table resamples the columns of rows of ``n_in`` pixels:
+    ``(kernel, arguments, columns)``, the vector kernel for a whole factor
+    (:func:`along_columns_phased` up, :func:`along_columns_decimated` down) with its plan, or
+    None, and the output columns left to :func:`along_columns` (every one without a plan)."""
+    vector = (along_columns_phased, phases(index, weight, n_in, channels)) if index.shape[0] > n_in else \
+        (along_columns_decimated, decimation(index, weight, n_in, channels))
+    if vector[1] is None:
+        return None, (), np.arange(index.shape[0])
+    kernel, (*arguments, columns) = vector
+    return kernel, tuple(arguments), columns
 
 
 @jit(bands=True)
