@@ -49,6 +49,17 @@ def test_ssim_equals_the_naive_formula(shape):
     assert evaluate.compare(a, b)[1] == pytest.approx(10 * math.log10(1 / mse), abs=1e-4)
 
 
+@pytest.mark.parametrize("protocol", ["upsample", "reference"])
+def test_scoring_is_warmed_in_both_precisions(protocol, monkeypatch):
+    from dpdown.kernels import bands
+    from dpdown.kernels import similarity as kernels
+
+    ran, run = [], bands.run
+    monkeypatch.setattr(bands, "run", lambda kernel, *args: ran.append(kernel) or run(kernel, *args))
+    evaluate.warm_scoring(protocol)
+    assert {kernels.ssim_rows, kernels.ssim_rows_float64} <= set(ran)
+
+
 def test_reference_protocol_compares_at_the_pooled_size():
     # a horizontal ramp: average pooling and a Lanczos reference agree away from the borders
     ramp = np.tile(np.linspace(0.1, 0.9, 60, dtype=np.float32), (30, 1))[:, :, None]

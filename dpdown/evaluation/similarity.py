@@ -29,6 +29,9 @@ from ..kernels.similarity import TAPS
 K1, K2 = 0.01, 0.03
 C1, C2 = K1 ** 2, K2 ** 2  # data range 1
 WINDOW = TAPS.shape[0]  # taps of the Gaussian window (11: σ = 1.5, truncated at 3.5σ)
+# the CPU sums a candidate's window statistics in float32 down to this PSNR (dB), in float64
+# below, where float32 would drift (docs/benchmarks.md: scoring)
+FLOAT32_PSNR = 15.0
 
 # ITU-R BT.601 luma of R'G'B' in [0, 1], in the studio range [16, 235]/255 as MATLAB's
 # rgb2ycbcr gives it (and the super-resolution papers after it)
@@ -54,7 +57,7 @@ class Reference:
 
     pixels: object        # float32 H×W×C, C-contiguous (a device array on the GPU)
     border: int
-    mean: object          # float64, at least (H − 2b − 10) × (W − 2b − 10) × C past the origin
+    mean: object          # float32, at least (H − 2b − 10) × (W − 2b − 10) × C past the origin
     variance: object
     device: str = "cpu"
     origin: tuple = (0, 0)
@@ -105,7 +108,7 @@ def prepare(reference, border: int = 0, device: str = "cpu") -> Reference:
         return Reference(pixels, border, mean, variance, device)
     from ..kernels import bands, similarity
 
-    mean, variance = np.empty(shape), np.empty(shape)
+    mean, variance = np.empty(shape, np.float32), np.empty(shape, np.float32)
     bands.run(similarity.moments, shape[0], pixels, border, mean, variance)
     return Reference(pixels, border, mean, variance, device)
 
@@ -137,7 +140,9 @@ def _mean_squared_error(x, y, border: int, device: str) -> float:
     return math.fsum(sums) / ((x.shape[0] - 2 * border) * (x.shape[1] - 2 * border) * x.shape[2])
 
 
-def _structural_similarity(reference: Reference, image) -> float:
+def _structural_similarity(reference: Reference, image, mse: float) -> float:
+    """Mean SSIM of ``image`` against ``reference``, ``mse`` apart: on the CPU, a candidate
+    below FLOAT32_PSNR is summed in float64 (:mod:`dpdown.kernels.similarity`)."""
     rows, cols, channels = reference.scored
     args = (reference.pixels, image, reference.mean, reference.variance, *reference.origin, reference.border, C1, C2)
     if reference.device == "cuda":
@@ -148,7 +153,8 @@ def _structural_similarity(reference: Reference, image) -> float:
         from ..kernels import bands, similarity
 
         sums = np.empty(rows)
-        bands.run(similarity.ssim_rows, rows, *args, sums)
+        near = _decibels(mse) >= FLOAT32_PSNR
+        bands.run(similarity.ssim_rows if near else similarity.ssim_rows_float64, rows, *args, sums)
     return math.fsum(sums) / (rows * cols * channels)
 
 
@@ -172,13 +178,12 @@ def score(reference: Reference, image) -> tuple[float, float]:
     a host or device array) against a prepared reference."""
     image = _on(reference, image)
     mse = _mean_squared_error(reference.pixels, image, reference.border, reference.device)
-    return _structural_similarity(reference, image), _decibels(mse)
+    return _structural_similarity(reference, image, mse), _decibels(mse)
 
 
 def ssim(reference, image, border: int = 0, device: str = "cpu") -> float:
     """SSIM of two float H×W×C images in [0, 1] (see the module)."""
-    prepared = prepare(reference, border, device)
-    return _structural_similarity(prepared, _on(prepared, image))
+    return score(prepare(reference, border, device), image)[0]
 
 
 def psnr(reference, image, border: int = 0, device: str = "cpu") -> float:

@@ -2,9 +2,10 @@
 
 One thread computes one value of one output pixel (``x`` in the launch grid runs along the
 row, every channel of a pixel side by side, so a warp reads neighbouring values): its
-window's sums directly over the 11×11 footprint (:func:`_window_sums`, for the reference's
-statistics and for a candidate alike). Per-pixel values are then summed per row
-by one block per row in a fixed tree order (:func:`row_sums`), so the result does not
+window's sums directly over the 11×11 footprint: the reference's statistics in float64
+(:func:`_window_sums`), a candidate's through its difference from the reference in float32,
+less the difference at the window's centre (:func:`_difference_sums`; the CPU's ``m``).
+Per-pixel values are then summed per row by one block per row in a fixed tree order (:func:`row_sums`), so the result does not
 depend on scheduling. Arrays may live on the GPU already; every launch goes on the calling
 thread's stream. This module imports numba.cuda; only ``device="cuda"`` imports it.
 """
@@ -20,21 +21,38 @@ from .similarity import TAPS
 
 BLOCK = (128, 2)
 SUM_THREADS = 256
+WEIGHTS32 = np.outer(TAPS, TAPS).astype(np.float32)  # the 2-D window, for a candidate's float32 sums
 
 
 @inline
-def _window_sums(x, y, top, left, c):
-    """``(g*y, g*y², g*x·y)`` over the 11×11 window at (top, left), channel ``c``."""
+def _window_sums(x, top, left, c):
+    """``(g*x, g*x²)`` over the 11×11 window at (top, left), channel ``c``, in float64."""
     a = 0.0
     b = 0.0
-    ab = 0.0
     for t in range(TAPS.shape[0]):
         for s in range(TAPS.shape[0]):
             w = TAPS[t] * TAPS[s]
-            v = np.float64(y[top + t, left + s, c])
+            v = np.float64(x[top + t, left + s, c])
             a += w * v
             b += w * (v * v)
-            ab += w * (v * np.float64(x[top + t, left + s, c]))
+    return a, b
+
+
+@inline
+def _difference_sums(x, y, top, left, c, m):
+    """``(g*e, g*e², g*x·e)`` of ``e = y − x − m`` over the 11×11 window at (top, left),
+    channel ``c``, in float32."""
+    a = np.float32(0.0)
+    b = np.float32(0.0)
+    ab = np.float32(0.0)
+    for t in range(TAPS.shape[0]):
+        for s in range(TAPS.shape[0]):
+            w = WEIGHTS32[t, s]
+            v = x[top + t, left + s, c]
+            e = y[top + t, left + s, c] - v - m
+            a += w * e
+            b += w * (e * e)
+            ab += w * (v * e)
     return a, b, ab
 
 
@@ -44,7 +62,7 @@ def _moments(x, border, mean, variance):
     if i >= rows or q >= cols * channels:
         return
     j, c = q // channels, q % channels
-    mu, mu_xx, _ = _window_sums(x, x, border + i, border + j, c)
+    mu, mu_xx = _window_sums(x, border + i, border + j, c)
     mean[i, j, c] = mu
     variance[i, j, c] = mu_xx - mu * mu
 
@@ -56,12 +74,17 @@ def _ssim(x, y, mean, variance, top, left, border, c1, c2, values):
         return
     channels = x.shape[2]
     j, c = q // channels, q % channels
-    uy, uyy, uxy = _window_sums(x, y, border + i, border + j, c)
+    centre = TAPS.shape[0] // 2
+    m = y[border + i + centre, border + j + centre, c] - x[border + i + centre, border + j + centre, c]
+    ud, udd, uxd = _difference_sums(x, y, border + i, border + j, c, m)
     ux = mean[top + i, left + j, c]
     vx = variance[top + i, left + j, c]
-    vy = uyy - uy * uy
-    vxy = uxy - ux * uy
-    values[i, q] = ((2.0 * ux * uy + c1) * (2.0 * vxy + c2)) / ((ux * ux + uy * uy + c1) * (vx + vy + c2))
+    uy = ux + (ud + m)
+    cov = uxd - ux * ud
+    vxy = vx + cov
+    vy = vxy + cov + (udd - ud * ud)
+    two, k1, k2 = np.float32(2.0), np.float32(c1), np.float32(c2)
+    values[i, q] = ((two * ux * uy + k1) * (two * vxy + k2)) / ((ux * ux + uy * uy + k1) * (vx + vy + k2))
 
 
 def _squared_error(x, y, border, values):
@@ -111,9 +134,9 @@ def row_sums(values) -> np.ndarray:
 
 
 def moments(x, border, shape):
-    """:func:`dpdown.kernels.similarity.moments` of the device image ``x``: device arrays."""
-    mean = cuda.device_array(shape, np.float64, stream=stream())
-    variance = cuda.device_array(shape, np.float64, stream=stream())
+    """:func:`dpdown.kernels.similarity.moments` of the device image ``x``: float32 device arrays."""
+    mean = cuda.device_array(shape, np.float32, stream=stream())
+    variance = cuda.device_array(shape, np.float32, stream=stream())
     _launch(moments_kernel, shape[0], shape[1] * shape[2], x, border, mean, variance)
     return mean, variance
 
