@@ -185,6 +185,33 @@ def test_run_rows_and_summary(folder):
     assert (row.ssim, row.psnr) == pytest.approx(expected)
 
 
+@pytest.mark.parametrize("dtype", [np.uint8, np.float32])
+def test_lip_without_a_filter_is_softpool_bit_for_bit(dtype):
+    from dpdown.methods import registry
+
+    img = random_image((23, 19, 3), dtype, seed=4)
+    for beta in (1.0, 2.5):
+        assert np.array_equal(dpdown.downscale(img, 3, method="lip", beta=beta),
+                              dpdown.downscale(img, 3, method="softpool", beta=beta))
+        assert registry.get("lip").computation({"beta": beta}) == registry.get("softpool").computation({"beta": beta})
+    assert registry.get("lip").computation({"logit_filter": (0,) * 4 + (1,) + (0,) * 4}) != \
+        registry.get("softpool").computation({})
+    assert registry.get("avg").computation({}) != registry.get("sum").computation({})
+
+
+def test_methods_that_are_one_computation_are_pooled_and_scored_once(folder, monkeypatch):
+    calls, pool = [], evaluate.pool
+    monkeypatch.setattr(evaluate, "pool", lambda original, k, name, *args: calls.append((k, name))
+                        or pool(original, k, name, *args))
+    specs = [evaluate.parse_method(m) for m in ("softpool", "lip", "lip:beta=2", "softpool:beta=2", "avg")]
+    ev = evaluate.run(datasets.resolve([str(folder)]), (2,), specs, jobs=1)
+    assert sorted(calls) == sorted([(2, "softpool"), (2, "lip"), (2, "avg")] * 3)  # per image: 3 pooled of 5
+    for image in ("a.png", "b.png"):
+        rows = {r.method: (r.ssim, r.psnr, r.seconds) for r in ev.rows if r.image == image}
+        assert rows["softpool"] == rows["lip"] and rows["lip:beta=2"] == rows["softpool:beta=2"]
+        assert rows["softpool"] != rows["lip:beta=2"]
+
+
 def test_parallel_workers_give_the_same_rows(folder):
     sets = datasets.resolve([str(folder)])
     specs = [evaluate.MethodSpec("avg")]

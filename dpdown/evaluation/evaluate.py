@@ -273,13 +273,16 @@ def evaluate_image(task: ImageTask) -> ImageResult:
             rows, cols, channels = original.shape
             resizer = resampling.Resizer((rows // k, cols // k, channels), target.shape[:2], task.protocol.filter,
                                          task.device) if task.protocol.compare == "upsample" else None
+            scores = {}  # a computation's (SSIM, PSNR, seconds): methods that are the same one share them
             for method in task.methods:
-                start = time.perf_counter()
-                pooled = pool(original, k, method.name, method.params, task.device)
-                seconds = time.perf_counter() - start
-                shown = scored(candidate(pooled, target, task.protocol, task.device, resizer), task.protocol)
-                ssim, psnr = similarity.score(reference, shown)
-                result.rows.append(Row(task.dataset, task.name, k, method.label, ssim, psnr, seconds))
+                key = registry.get(method.name).computation(dict(method.params))
+                if key not in scores:
+                    start = time.perf_counter()
+                    pooled = pool(original, k, method.name, method.params, task.device)
+                    seconds = time.perf_counter() - start
+                    shown = scored(candidate(pooled, target, task.protocol, task.device, resizer), task.protocol)
+                    scores[key] = (*similarity.score(reference, shown), seconds)
+                result.rows.append(Row(task.dataset, task.name, k, method.label, *scores[key]))
     except DpdownError as exc:
         result.error = f"{task.path}: {exc}" if task.path not in str(exc) else str(exc)
     except MemoryError:

@@ -102,6 +102,9 @@ class Method:
     footprint (S3's random rows and columns), turns the planned footprint into the one they
     pool, so that :mod:`dpdown.core.memory_strips` can cut the final footprint into strips; ``run`` given
     a footprint so chosen pools it as it is.
+    ``same_as(**params)``, for a method that some parameters make another one exactly (the same
+    computation, bit for bit: LIP without its logit filter is SoftPool), returns that method's
+    name and parameters, else None; an evaluation computes and scores such a pair once.
     """
 
     name: str
@@ -112,6 +115,17 @@ class Method:
     params: tuple[Param, ...] = field(default_factory=tuple)
     notes: str = ""
     footprint: Callable | None = None
+    same_as: Callable | None = None
+
+    def computation(self, given: dict) -> tuple:
+        """``(name, params)`` of what this method computes with the parameters ``given`` (the
+        others at their defaults), as a key: its own, or that of the method it is the same as."""
+        params = self.resolve(given)
+        other = self.same_as(**params) if self.same_as else None
+        if other is not None:
+            name, other_params = other
+            return get(name).computation(other_params)
+        return self.name, tuple(sorted(params.items()))
 
     def plan(self, shape, footprint, params: dict):
         """The footprint this method pools, from the planned one (see ``footprint``)."""

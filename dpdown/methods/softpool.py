@@ -174,4 +174,5 @@ register(Method(
                   "row by row (replaces β·x).", length=9)),
     notes="The authors' parameter-free settings: G = x (SoftPool), G = 20x (≈ max), G = 0 (avg). "
           "Their learned G is a small conv net; here it is one 3×3 linear filter.",
+    same_as=lambda beta, logit_filter: None if logit_filter else ("softpool", {"beta": beta}),
 ))
