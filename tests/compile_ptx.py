@@ -61,7 +61,8 @@ def launches_of_scoring():
     x = np.random.default_rng(1).random((24, 22, 3), dtype=np.float32)
     with recorded_launches() as launches:
         reference = similarity.prepare(x, 0, "cuda")
-        reference.mean, reference.variance = np.zeros(reference.mean.shape), np.zeros(reference.variance.shape)
+        reference.mean, reference.variance = (np.zeros(reference.mean.shape, np.float32),  # as prepare stores them
+                                              np.zeros(reference.variance.shape, np.float32))
         similarity.score(reference, x)
     with recorded_launches() as more:
         for convention in resampling.FILTERS:

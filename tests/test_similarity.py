@@ -105,12 +105,18 @@ def test_scores_keep_within_1e7_where_float32_is_hardest(case):
         assert abs(_float32_ssim(x, y) - expected) < 1e-7
 
 
-def test_a_candidate_far_from_the_reference_is_summed_in_float64():
-    x, y = _hard_pairs()["photo against 9 × it (unclipped sum pooling)"]
-    assert similarity.psnr(x, y) < similarity.FLOAT32_PSNR
-    expected = skimage_scores(x, y)[0]
-    assert abs(_float32_ssim(x, y) - expected) > 1e-7  # what float32 sums would give
-    assert abs(similarity.ssim(x, y) - expected) < 1e-8  # the reference's statistics are float32
+@pytest.mark.parametrize("far", [False, True])
+def test_a_candidate_far_from_the_reference_is_summed_in_float64(far, monkeypatch):
+    from dpdown.kernels import bands
+    from dpdown.kernels import similarity as kernels
+
+    x, y = _hard_pairs()["photo against 9 × it (unclipped sum pooling)" if far else "ramp + 0.01"]
+    assert (similarity.psnr(x, y) < similarity.FLOAT32_PSNR) == far
+    ran, run = [], bands.run
+    monkeypatch.setattr(bands, "run", lambda kernel, *args: ran.append(kernel) or run(kernel, *args))
+    assert abs(similarity.ssim(x, y) - skimage_scores(x, y)[0]) < 1e-7
+    assert (kernels.ssim_rows_float64 if far else kernels.ssim_rows) in ran
+    assert (kernels.ssim_rows if far else kernels.ssim_rows_float64) not in ran
 
 
 def test_one_reference_scores_many_candidates_as_each_alone():
@@ -288,8 +294,11 @@ def test_cuda_scores_equal_the_cpu(shape, border):
     # a candidate's float32 sums are added in another order on the GPU (the 2-D window at once)
     assert gpu == pytest.approx(cpu, abs=1e-7)
     assert abs(gpu[0] - skimage_scores(x, y, border)[0]) < 1e-7
-    far = 9 * y  # unclipped sum pooling: the GPU's sums stay float32, shifted by each window's centre
-    assert abs(similarity.ssim(x, far, border, "cuda") - skimage_scores(x, far, border)[0]) < 1e-7
+    # far candidates (unclipped sum pooling, a saturated copy): the GPU's sums stay float32,
+    # shifted by each window's centre; on a photo, where the CPU's float32 sums drift most
+    photo = np.ascontiguousarray(photo_pair()[0][:shape[0] + 8, :shape[1] + 8, :shape[2]])
+    for far in (9 * photo, np.minimum(2 * photo + 0.3, 1), np.ones_like(photo)):
+        assert abs(similarity.ssim(photo, far, border, "cuda") - skimage_scores(photo, far, border)[0]) < 1e-7
     crop, candidate = np.ascontiguousarray(x[:-1]), np.ascontiguousarray(y[:-1])
     shared = similarity.crop_of(similarity.prepare(x, 0, "cuda"), crop, border)
     alone = similarity.score(similarity.prepare(crop, border, "cuda"), candidate)

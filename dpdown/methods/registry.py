@@ -125,7 +125,7 @@ class Method:
         if other is not None:
             name, other_params = other
             return get(name).computation(other_params)
-        return self.name, tuple(sorted(params.items()))
+        return self.name, tuple(sorted((name, _key(value)) for name, value in params.items()))
 
     def plan(self, shape, footprint, params: dict):
         """The footprint this method pools, from the planned one (see ``footprint``)."""
@@ -141,6 +141,16 @@ class Method:
                                  f"(it takes: {accepted})")
         return {name: p.check(given[name]) if given.get(name) is not None else p.default
                 for name, p in known.items()}
+
+
+def _key(value):
+    """``value`` as part of a dictionary key: itself, or where it cannot be hashed (an object
+    passed through the API, a learned Operator), its identity: never equal to another's."""
+    try:
+        hash(value)
+    except TypeError:
+        return "object", id(value)
+    return value
 
 
 _REGISTRY: dict[str, Method] = {}
