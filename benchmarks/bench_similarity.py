@@ -2,6 +2,7 @@
 
     python benchmarks/bench_similarity.py            # a 2268×1512 RGB pair (a DIV2K-sized photo)
     python benchmarks/bench_similarity.py --size 1024x768
+    python benchmarks/bench_similarity.py --device cuda   # also the GPU's (``dpdown eval --device cuda``)
 
 A sample photo is enlarged with Lanczos to the size asked; the candidate is it downscaled by 2
 (avg) and brought back up. Timed, best of --repeat runs after a warm-up: scikit-image's
@@ -13,7 +14,10 @@ exact value both approximate; Pillow's bicubic upsampling of
 the three float channels against dpdown's, one-off and with a Resizer reused (its tap tables
 and buffers made once, as the evaluation upsamples every method of an image and k). The values
 are printed beside the times: they
-must agree (SSIM, PSNR within 1e-6; upsampling bit for bit).
+must agree (SSIM, PSNR within 1e-6; upsampling bit for bit). With ``--device cuda`` the same
+steps run on the GPU as well, the images already there (as the evaluation keeps them), each
+timed to its result on the host (scores) or to the stream's end (upsampling), and compared
+with the CPU's.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="2268x1512")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.lower().split("x"))
 
@@ -92,6 +97,37 @@ def main(argv=None):
           f"{t_up * 1e3:.0f} | {t_pil / t_up:.1f}× | equal: {np.array_equal(ours, theirs)} |")
     print(f"| the same, per method | Pillow, 3 float planes | {t_pil * 1e3:.0f} | a Resizer reused (tables, buffers) | "
           f"{t_reused * 1e3:.0f} | {t_pil / t_reused:.1f}× | equal: {np.array_equal(reused, theirs)} |")
+    if args.device == "cuda":
+        gpu_rows(original, small, candidate, (ssim, psnr), ours, t_sk, t_pil, args.repeat)
+
+
+def gpu_rows(original, small, candidate, cpu_scores, cpu_upsampled, t_sk, t_pil, repeat):
+    """The GPU's rows: the same steps with the images on the device, against the CPU's values."""
+    from dpdown.evaluation import resampling, similarity
+    from dpdown.kernels.device import as_device, stream, to_host
+
+    original_gpu, small_gpu, candidate_gpu = as_device(original), as_device(small), as_device(candidate)
+    reference = similarity.prepare(original_gpu, 0, "cuda")
+    resizer = resampling.Resizer(small.shape, original.shape[:2], "pillow", "cuda")
+
+    def prepared():
+        similarity.prepare(original_gpu, 0, "cuda")
+        stream().synchronize()
+
+    def upsampled():
+        out = resizer(small_gpu)
+        stream().synchronize()
+        return out
+
+    t_score, (ssim, psnr) = best(lambda: similarity.score(reference, candidate_gpu), repeat)
+    t_prepare, _ = best(prepared, repeat)
+    t_up, up = best(upsampled, repeat)
+    print(f"| SSIM + PSNR, per method, GPU | scikit-image | {t_sk * 1e3:.0f} | score, --device cuda | "
+          f"{t_score * 1e3:.2f} | {t_sk / t_score:.0f}× | SSIM Δ from the CPU {abs(ssim - cpu_scores[0]):.1e}, "
+          f"PSNR Δ {abs(psnr - cpu_scores[1]):.1e} dB |")
+    print(f"| the reference's statistics, GPU | | | prepare, --device cuda | {t_prepare * 1e3:.2f} | | |")
+    print(f"| bicubic ×2, per method, GPU | Pillow, 3 float planes | {t_pil * 1e3:.0f} | a Resizer, --device cuda | "
+          f"{t_up * 1e3:.2f} | {t_pil / t_up:.0f}× | equal to the CPU's: {np.array_equal(to_host(up), cpu_upsampled)} |")
 
 
 if __name__ == "__main__":
