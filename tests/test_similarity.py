@@ -274,6 +274,8 @@ def test_a_resizer_reuses_its_tables_and_buffers(convention):
     assert resizer(second) is out and np.array_equal(out, resampling.resize(second, (27, 21), convention))
     with pytest.raises(ParameterError, match="resizer of"):
         resizer(np.zeros((9, 8, 3), np.float32))
+    with pytest.raises(ParameterError, match="resizer to"):
+        evaluate.candidate(first, np.zeros((30, 24, 3), np.float32), "upsample", resizer=resizer)
 
 
 @pytest.mark.parametrize("convention", ["pillow", "matlab"])

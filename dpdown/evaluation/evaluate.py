@@ -232,6 +232,8 @@ def candidate(pooled, target: np.ndarray, protocol, device: str = "cpu", resizer
     protocol = Protocol.of(protocol)
     if protocol.compare == "upsample":
         resizer = resizer or resampling.Resizer(pooled.shape, target.shape[:2], protocol.filter, device)
+        if resizer.shape != tuple(target.shape[:2]):
+            raise ParameterError(f"a resizer to {resizer.shape} given for a {tuple(target.shape[:2])} target")
         return resizer(pooled)
     return pooled
 

@@ -103,7 +103,7 @@ class Resizer:
         from ..kernels import resample
 
         self.source_shape, self.device = tuple(source_shape), device
-        target = (int(shape[0]), int(shape[1]))
+        self.shape = target = (int(shape[0]), int(shape[1]))
         order = (1, 0) if convention == "pillow" else (0, 1)  # Pillow resamples the columns first, MATLAB the rows
         axes = [axis for axis in order if self.source_shape[axis] != target[axis]]
         self.passes = []
