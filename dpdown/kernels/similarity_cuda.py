@@ -5,9 +5,10 @@ row, every channel of a pixel side by side, so a warp reads neighbouring values)
 window's sums directly over the 11×11 footprint: the reference's statistics in float64
 (:func:`_window_sums`), a candidate's through its difference from the reference in float32,
 less the difference at the window's centre (:func:`_difference_sums`; the CPU's ``m``).
-Per-pixel values are then summed per row by one block per row in a fixed tree order (:func:`row_sums`), so the result does not
-depend on scheduling. Arrays may live on the GPU already; every launch goes on the calling
-thread's stream. This module imports numba.cuda; only ``device="cuda"`` imports it.
+Per-pixel values are then summed per row by one block per row in a fixed tree order
+(:func:`row_sums`), so the result does not depend on scheduling. Arrays may live on the GPU
+already; every launch goes on the calling thread's stream. This module imports numba.cuda;
+only ``device="cuda"`` imports it.
 """
 
 from __future__ import annotations
