@@ -260,6 +260,8 @@ def evaluate_image(task: ImageTask) -> ImageResult:
         pixels = load(task.path)
         result.pixels = pixels.shape[0] * pixels.shape[1]
         whole = None  # the uncropped image prepared, where every k compares with the original itself
+        # what each method computes: methods that are the same computation share its scores
+        computations = [registry.get(method.name).computation(dict(method.params)) for method in task.methods]
         for k in task.ks:
             if min(pixels.shape[:2]) < k:
                 raise ParameterError(f"{pixels.shape[1]}×{pixels.shape[0]} is smaller than k = {k}")
@@ -275,9 +277,8 @@ def evaluate_image(task: ImageTask) -> ImageResult:
             rows, cols, channels = original.shape
             resizer = resampling.Resizer((rows // k, cols // k, channels), target.shape[:2], task.protocol.filter,
                                          task.device) if task.protocol.compare == "upsample" else None
-            scores = {}  # a computation's (SSIM, PSNR, seconds): methods that are the same one share them
-            for method in task.methods:
-                key = registry.get(method.name).computation(dict(method.params))
+            scores = {}  # a computation's (SSIM, PSNR, seconds) at this k
+            for method, key in zip(task.methods, computations):
                 if key not in scores:
                     start = time.perf_counter()
                     pooled = pool(original, k, method.name, method.params, task.device)

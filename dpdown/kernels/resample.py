@@ -105,7 +105,7 @@ def _plane_at(planes, offset, k, channels, first, n):
     return planes[offset % k, start:start + n]
 
 
-GROUP = 4  # taps of :func:`along_rows` added in one pass over a row, their terms in registers (the pass names four)
+GROUP = 4  # taps added in one pass over a row, their terms in registers (the passes are written for four)
 
 
 def packed(index, weight):
