@@ -21,6 +21,7 @@ import hashlib
 import sys
 import threading
 import types
+import weakref
 
 
 class Lazy:
@@ -47,10 +48,12 @@ class Lazy:
                 if isinstance(namespace.get(n), Lazy)]
 
     def digest(self):
-        """Hash of this function's code and of every lazy function it calls."""
+        """Hash of this function's code, of the bindings it reads, and of every lazy function
+        it calls."""
         h = hashlib.sha1(_code_bytes(self.py_func.__code__))
+        names = _names(self.py_func.__code__)
         for name, value in sorted(self.bindings.items()):
-            if isinstance(value, Lazy):
+            if isinstance(value, Lazy) or name not in names:
                 continue
             # constants frozen into the compiled code; an array by all its bytes (its repr elides)
             array = hasattr(value, "tobytes") and not isinstance(value, type)
@@ -81,6 +84,8 @@ class Lazy:
                                 self.py_func.__defaults__, self.py_func.__closure__)
         fn.__qualname__ = f"{self.name}_{self.digest()}"
         fn.__module__ = self.py_func.__module__
+        if self.options.get("inline") == "always":
+            _INLINED_AS[fn] = (fn.__module__, fn.__qualname__)
         return fn
 
     def compiled(self, target="cpu"):
@@ -104,6 +109,11 @@ class Lazy:
 
     def __call__(self, *args):
         return self.dispatcher(*args)
+
+
+def _names(code) -> set:
+    """The global names ``code`` and the code nested in it read."""
+    return set(code.co_names).union(*(_names(c) for c in code.co_consts if isinstance(c, types.CodeType)))
 
 
 def _code_bytes(code) -> bytes:
@@ -143,6 +153,7 @@ def _numba():
         from numba.core.registry import cpu_target
 
         _serialise_cache_saves()
+        _reuse_inlined_ir()
         sys.modules["scipy.linalg"] = None  # an import of it raises ImportError, which Numba expects
         try:
             cpu_target.target_context.refresh()  # loads Numba's implementations, numba.np.arraymath among them
@@ -179,6 +190,46 @@ def _serialise_cache_saves():
 
     locked_save.serialised = True
     caching.IndexDataCacheFile.save = locked_save
+
+
+_INLINED_AS = weakref.WeakKeyDictionary()
+"""An inlined helper's Python function, as :meth:`Lazy.python_function` made it → its name,
+which carries the digest of its code and bindings: equal names, equal IR."""
+_INLINED_IR = {}  # (that name, in SSA form or not) → the helper's untyped IR
+
+
+def _reuse_inlined_ir():
+    """Numba inlines an ``inline="always"`` function by making its IR again at every call
+    site: bytecode to IR, then the function's own untyped passes, its own inlining among
+    them. The walkers call a few helpers (``decode``, ``_reduce``, ``_insert``,
+    ``load_pixel``…) from many sites, in every variant; making each helper's IR once per
+    process takes a tenth off a variant's compile time, a fifth off ordinal pooling's
+    (docs/benchmarks.md). The IR is the same every time for dpdown's helpers: their globals
+    are bound in a namespace of their own that nothing changes (other functions, whose module
+    globals may change, are left to Numba), and Numba copies the IR before inlining it. A
+    helper bound alike in two variants (the same code and bindings: the same digest) has the
+    same IR in both."""
+    from numba.core import bytecode
+    from numba.core.inline_closurecall import InlineWorker
+
+    make = InlineWorker.run_untyped_passes
+    if getattr(make, "reused", False):
+        return
+
+    def reuse(self, func, enable_ssa=False):
+        name = _INLINED_AS.get(func)
+        if name is None:
+            return make(self, func, enable_ssa)
+        key = name, enable_ssa
+        if key not in _INLINED_IR:
+            _INLINED_IR[key] = make(self, func, enable_ssa)
+        self.flags.enable_ssa = enable_ssa  # as Numba's own sets it, on every call
+        ir = _INLINED_IR[key].copy()
+        ir.func_id = bytecode.FunctionIdentity.from_function(func)  # fresh names for its variables
+        return ir
+
+    reuse.reused = True
+    InlineWorker.run_untyped_passes = reuse
 
 
 @functools.lru_cache(maxsize=None)
