@@ -111,6 +111,25 @@ def test_block_sizes_compiled_in(monkeypatch, name, params, k, dtype, twin):
         assert_output_close(out, twin(naive.working(img), k), 1e-6 if name == "dpp" else 1e-9)  # as test_methods
 
 
+@pytest.mark.parametrize("name,params", [("avg", {}), ("ordinal", dict(pool_range=3)), ("dpid", {})], ids=str)
+def test_block_size_compiled_in_with_alpha(monkeypatch, name, params):
+    """With alpha the walkers compile in k = 2 only (shared.COMPILED_BLOCKS_WITH_ALPHA): the
+    block path, colour premultiplied and divided again as it is stored, gives the numbers of
+    the loop sized at run time, bit for bit."""
+    from dpdown.kernels import footprints
+    from dpdown.kernels.walkers import shared
+
+    img = random_image((11, 13, 4), np.uint8, seed=7)  # the edge cuts the last blocks short
+    monkeypatch.setattr(shared, "COMPILED_BLOCKS", frozenset({2, 3}))
+    window = footprints.window(img.shape[:2], 2)
+    assert shared.block_sizes(window, "cpu", alpha=True) == (2, 2)
+    assert shared.block_sizes(footprints.window(img.shape[:2], 3), "cpu", alpha=True) == (0, 0)
+    blocks = dpdown.downscale(img, 2, method=name, **params)
+    monkeypatch.setattr(shared, "COMPILED_BLOCKS", frozenset())
+    assert shared.block_sizes(window, "cpu", alpha=True) == (0, 0)
+    np.testing.assert_array_equal(blocks, dpdown.downscale(img, 2, method=name, **params))
+
+
 @pytest.mark.parametrize("dtype", [np.uint8, np.float64])
 def test_no_window_starts_past_the_edge(dtype):
     """Stride > k: the usual ceil((W − k) / s) + 1 counts, at width 10, k = 2, s = 5, a

@@ -12,8 +12,8 @@ from dpdown.kernels.walkers import separable, shared
 from dpdown.methods import avg, extrema, lp, ordinal, softpool
 
 
-def plan(kernel, img, final=True, params=(), blocks=frozenset({2, 3, 4}), **geometry):
-    work = to_working(img, False)
+def plan(kernel, img, final=True, params=(), blocks=frozenset({2, 3, 4}), alpha=False, **geometry):
+    work = to_working(img, alpha)
     footprint = footprints.plan(work.shape, **geometry)
     real = shared.COMPILED_BLOCKS
     shared.COMPILED_BLOCKS = blocks
@@ -37,6 +37,14 @@ def test_avg_on_uint8_adds_integers_and_writes_them_exactly():
 def test_float_images_sum_floats_finished_from_scalars():
     p = plan(avg._kernel, RGBF, k=2)
     assert (p.int_sum, p.exact, p.scalar, p.raw) == (0, False, True, False)
+
+
+def test_images_with_alpha_compile_in_only_the_blocks_that_pay():
+    rgba = np.zeros((12, 12, 4), np.uint8)
+    assert plan(avg._kernel, rgba, k=2, alpha=True).box_cols == 2
+    assert [plan(avg._kernel, rgba, k=k, alpha=True).box_cols for k in (3, 4)] == [0, 0]
+    assert plan(avg._kernel, rgba, k=3, alpha=True) == plan(avg._kernel, rgba, k=5, alpha=True)  # one variant
+    assert plan(avg._kernel, rgba, k=3).box_cols == 3  # four bands, no alpha
 
 
 def test_coverage_footprints_have_no_block_and_no_integer_sum():

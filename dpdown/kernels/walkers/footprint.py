@@ -83,7 +83,7 @@ def footprint_plan(kernel, work, target, footprint, params) -> FootprintPlan:
     if target != "cuda":
         return FootprintPlan(**shared)
     return FootprintPlan(**shared, acc_width=int(kernel.rule["acc_width"](shared["channels"], params)),
-                         **block_fields(footprint, target, shared["channels"]))
+                         **block_fields(footprint, shared))
 
 
 class FootprintKernel(Kernel):

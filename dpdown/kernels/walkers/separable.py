@@ -416,7 +416,7 @@ def separable_plan(kernel, work, target="cpu", params=None, footprint=None, fina
     shared = layout(work, target)
     plain = work.alpha < 0 and not work.channel_pool[0] and target == "cpu"
     ranked = plain and kernel.rule["transform"] is identity  # ranking: the term is the value itself
-    blocks = block_fields(footprint, target, shared["channels"])
+    blocks = block_fields(footprint, shared)
     box_rows, box_cols = blocks["box_rows"], blocks["box_cols"]
     if reduce == TOP:
         r = int(params[0])

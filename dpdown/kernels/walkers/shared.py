@@ -118,36 +118,44 @@ def output_kind(work, final=None):
 
 # The block sizes a walker may compile in (``BOX_ROWS``/``BOX_COLS``): with them its loops over
 # a footprint unroll; other sizes take the loop whose size is read at run time. Each size is
-# one more compilation per method, channel layout and dtype used, so only the common factors.
+# one more compilation per method, channel layout and dtype used, so only the common factors,
+# and only those that buy more than a fifth of the speed: with alpha (every pixel premultiplied
+# as it is loaded, on the CPU) 3 and 4 buy less, so those images compile in 2 only, and one
+# variant serves every other k (docs/benchmarks.md, first-use compile time).
 COMPILED_BLOCKS = frozenset(int(k) for k in os.environ.get("DPDOWN_COMPILED_BLOCKS", "2,3,4").split(",") if k.strip())
+COMPILED_BLOCKS_WITH_ALPHA = frozenset({2})
 
 
-def block_sizes(footprint, target):
+def block_sizes(footprint, target, alpha=False):
     """``(rows, cols)`` of the block compiled into a variant, or ``(0, 0)``. On the CPU: where
     every coverage is 1 and the columns tile in blocks (``Axis.block``, which checks the column
     weights). On the GPU, where each thread reads its own footprint: any footprints of unit
     coverage whose longest spans are the sizes (windows of any stride). Both sizes in
-    ``COMPILED_BLOCKS``."""
+    ``COMPILED_BLOCKS`` (and, for an image with ``alpha`` on the CPU,
+    ``COMPILED_BLOCKS_WITH_ALPHA``)."""
     if footprint is None:
         return 0, 0
+    sizes = COMPILED_BLOCKS & COMPILED_BLOCKS_WITH_ALPHA if alpha and target == "cpu" else COMPILED_BLOCKS
     box_rows = footprint.rows.longest
     if target == "cuda":
-        box_cols = footprint.cols.longest if box_rows in COMPILED_BLOCKS and footprint.unit_coverage else 0
+        box_cols = footprint.cols.longest if box_rows in sizes and footprint.unit_coverage else 0
     else:
-        box_cols = footprint.cols.block if box_rows in COMPILED_BLOCKS and (footprint.rows.weight == 1.0).all() else 0
-    return (box_rows, box_cols) if box_cols in COMPILED_BLOCKS else (0, 0)
+        box_cols = footprint.cols.block if box_rows in sizes and (footprint.rows.weight == 1.0).all() else 0
+    return (box_rows, box_cols) if box_cols in sizes else (0, 0)
 
 
-def block_fields(footprint, target, channels) -> dict:
-    """The plan fields of the block compiled in (:func:`block_sizes`): ``box_rows``,
-    ``box_cols``, and on the GPU the part of it a thread loads at once, ``preload_rows``
-    (:func:`preload_rows`) × ``preload_cols`` (the block's columns, at least 1: a local
-    array's size)."""
-    box_rows, box_cols = block_sizes(footprint, target)
-    fields = dict(box_rows=box_rows, box_cols=box_cols)
+def block_fields(footprint, fields) -> dict:
+    """The plan fields of the block compiled in for an image with the shared plan
+    ``fields`` (:func:`layout`; :func:`block_sizes`): ``box_rows``, ``box_cols``, and on the GPU
+    the part of it a thread loads at once, ``preload_rows`` (:func:`preload_rows`) ×
+    ``preload_cols`` (the block's columns, at least 1: a local array's size)."""
+    target = fields["target"]
+    box_rows, box_cols = block_sizes(footprint, target, fields["alpha"] >= 0)
+    blocks = dict(box_rows=box_rows, box_cols=box_cols)
     if target == "cuda":
-        fields.update(preload_rows=preload_rows(box_rows, box_cols, channels), preload_cols=max(box_cols, 1))
-    return fields
+        blocks.update(preload_rows=preload_rows(box_rows, box_cols, fields["channels"]),
+                      preload_cols=max(box_cols, 1))
+    return blocks
 
 
 def preload_rows(box_rows, box_cols, channels, values=12):
