@@ -88,6 +88,7 @@ BLOCK_CASES = [  # one per path through the block loop: (method, parameters, k, 
      lambda im, k: naive.ordinal(im, 2, (0.3, -0.2), k=k)),          # PAIR: r = 2 as scalars
     ("ordinal", dict(pool_range=1), 2, np.float32, lambda im, k: naive.maximum(im, k=k)),  # PAIR, r = 1
     ("dpp", {}, 3, np.float64, lambda im, k: naive.dpp(im, k=k)),    # guided, SCALAR: two sums
+    ("mixed", dict(mix=0.3), 3, np.uint8, lambda im, k: naive.mixed(im, 0.3, k=k)),  # SCALAR: a max and a sum
     ("dpp", {}, 2, np.uint8, lambda im, k: naive.dpp(im, k=k)),      # the block rule (walkers.block)
 ]
 

@@ -6,20 +6,19 @@ Mixed pooling uses a fixed ``a`` (50/50 in the DPP paper's comparison). Gated po
 computes it per output pixel and channel, ``a = σ(ωᵀx)``, from a ``k×k`` mask ``ω`` over
 the window (learned in the paper; given here, default zeros, i.e. 50/50).
 
-Where no input column belongs to two footprints (windows with stride ≥ k, coverage at an
-integer ratio) mixed pooling runs as two separable passes on the CPU: max pooling, then the
-coverage-weighted mean of ``(1 − a)·I[q] + a·max`` over each footprint, which is
-``a·max + (1 − a)·avg``: faster than the footprint walker (docs/benchmarks.md has by how much).
+On the CPU mixed pooling runs on the separable walker, in one pass: each footprint's max and
+coverage-weighted sum reduced column by column side by side (``MAX_AND_SUM``), then mixed;
+faster than the footprint walker, which gated pooling (its mix a function of the whole
+window) and the GPU use (docs/benchmarks.md has by how much).
 """
 
 import numpy as np
 
 from ..errors import ParameterError
+from ..kernels.reductions import MAX_AND_SUM
 from ..kernels.walkers.footprint import pooling_kernel
 from ..kernels.walkers.launch import run
 from ..kernels.walkers.separable import separable_kernel
-from .avg import mean
-from .extrema import extremum
 from .registry import Method, Param, register
 
 GATED = False  # gated pooling (the mix a learned gate) or mixed pooling (a fixed mix), bound per method
@@ -53,17 +52,22 @@ _MIXED = pooling_kernel("mixed", _acc_width, _accumulate, _finalize, GATED=False
 _GATED = pooling_kernel("gated", _acc_width, _accumulate, _finalize, GATED=True)
 
 
-def _toward_max(v, g, s, params):
-    """The term whose coverage-weighted mean is ``a·g + (1 − a)·avg``, ``g`` the footprint's max."""
-    return (1.0 - params[0]) * v + params[0] * g
+def _value(v, s, params):
+    """The term of both sums: the value itself."""
+    return v
 
 
-_MIXED_SEPARABLE = separable_kernel("mixed_sep", None, mean, guided=_toward_max)
+def _mix(sums, total, params):
+    """``a·max + (1 − a)·mean`` from the footprint's max and coverage-weighted sum."""
+    return params[0] * sums[0] + (1.0 - params[0]) * sums[1] / total
+
+
+_MIXED_SEPARABLE = separable_kernel("mixed_sep", _value, _mix, sums=2, reduce=MAX_AND_SUM)
 
 
 def mixed(work, footprint, mix=0.5):
-    if work.device == "cpu" and footprint.disjoint_columns:
-        return run(_MIXED_SEPARABLE, work, footprint, (mix,), ref=extremum(work, footprint, "max", final=False))
+    if work.device == "cpu":
+        return run(_MIXED_SEPARABLE, work, footprint, (mix,))
     return run(_MIXED, work, footprint, (mix,))
 
 

@@ -4,19 +4,21 @@
 import numpy as np
 
 from ..jit import inline
-from ..reductions import MAX_OF, SUM
+from ..reductions import MAX_AND_SUM, MIN_OF, SUM
 from ..rules import REDUCE, TOP_R
 
 
 @inline
-def _reduce(acc, value, weight, first):
+def _reduce(acc, value, weight, first, s):
+    """Sum ``s``'s ``acc`` with one more term ``value`` of coverage ``weight`` folded in
+    (``first``: the footprint's first term), per ``REDUCE``."""
+    if REDUCE == SUM or (REDUCE == MAX_AND_SUM and s > 0):
+        return weight * value if first else acc + weight * value
     if first:
-        return weight * value if REDUCE == SUM else value
-    if REDUCE == SUM:
-        return acc + weight * value
-    if REDUCE == MAX_OF:
-        return max(acc, value)
-    return min(acc, value)
+        return value
+    if REDUCE == MIN_OF:
+        return min(acc, value)
+    return max(acc, value)
 
 
 @inline

@@ -6,7 +6,8 @@ of a footprint together: their footprints are separable, so each output row firs
 its input rows into one row buffer (contiguous, vectorised), then reduces the buffer along
 the columns. A separable rule supplies ``transform(v, s, params)`` — the term pixel value
 ``v`` adds to sum ``s`` of ``SUMS`` — and ``finish(sums, total, params)``, the output from
-the sums and the total coverage; ``REDUCE`` is SUM, MAX_OF or MIN_OF.
+the sums and the total coverage; ``REDUCE`` is SUM, MAX_OF or MIN_OF, or MAX_AND_SUM (the
+first sum a max, the others sums: mixed pooling).
 
 ``REDUCE = TOP`` keeps instead the ``TOP_R`` largest (value, coverage) pairs of each
 channel — separable too: the r largest of a footprint are among the r largest of each of
@@ -102,7 +103,7 @@ def _exact_pixel(column_sums, raw, at, step, width, count, limit):
     else:
         acc = raw[0, at]
         for d in range(1, width):
-            acc = _reduce(acc, raw[0, at + d * step], 1.0, False)
+            acc = _reduce(acc, raw[0, at + d * step], 1.0, False, 0)
     return exact(acc, count, limit)
 
 
@@ -145,7 +146,7 @@ def _pixel_values(x0, x1, unit, col_weight, first_weight, total, n_rows, scale, 
         elif RAW:
             best = raw[0, x0 * n + c]
             for x in range(x0 + 1, x1):
-                best = _reduce(best, raw[0, x * n + c], 1.0, False)
+                best = _reduce(best, raw[0, x * n + c], 1.0, False, 0)
             sums[0] = transform(decode(best, scale), 0, params)
         elif REDUCE == TOP:  # merge the columns' ranked slots
             for x in range(x0, x1):
@@ -157,9 +158,9 @@ def _pixel_values(x0, x1, unit, col_weight, first_weight, total, n_rows, scale, 
                 sums[s] = ranked[s, 0]
         else:
             for s in range(SUMS):
-                acc = _reduce(0.0, buf[s, x0 * n + c], 1.0 if unit else col_weight[first_weight + x0], True)
+                acc = _reduce(0.0, buf[s, x0 * n + c], 1.0 if unit else col_weight[first_weight + x0], True, s)
                 for x in range(x0 + 1, x1):
-                    acc = _reduce(acc, buf[s, x * n + c], 1.0 if unit else col_weight[first_weight + x], False)
+                    acc = _reduce(acc, buf[s, x * n + c], 1.0 if unit else col_weight[first_weight + x], False, s)
                 sums[s] = acc
         vals[c] = finish(sums, total, params)
 
@@ -223,16 +224,16 @@ def _separable(lo, hi, img, flat, scale, rows, cols, ref, params, lut, top, fina
                         raw[0, t] = flat[y, t]
                 else:
                     for t in range(width):
-                        raw[0, t] = _reduce(raw[0, t], flat[y, t], 1.0, False)
+                        raw[0, t] = _reduce(raw[0, t], flat[y, t], 1.0, False, 0)
             elif USE_LUT and WEIGHTED:  # sums Σ w·v, Σ w: one lookup (w) per value
                 for t in range(width):
                     weight = WEIGHTS[flat[y, t]] if CONSTANT_WEIGHTS else lut[1, flat[y, t]]
-                    buf[0, t] = _reduce(buf[0, t], decode(flat[y, t], scale) * weight, wy, first)
-                    buf[1, t] = _reduce(buf[1, t], weight, wy, first)
+                    buf[0, t] = _reduce(buf[0, t], decode(flat[y, t], scale) * weight, wy, first, 0)
+                    buf[1, t] = _reduce(buf[1, t], weight, wy, first, 1)
             elif USE_LUT:  # integer pixels: each term looked up, not computed
                 for s in range(SUMS):
                     for t in range(width):
-                        buf[s, t] = _reduce(buf[s, t], lut[s, flat[y, t]], wy, first)
+                        buf[s, t] = _reduce(buf[s, t], lut[s, flat[y, t]], wy, first, s)
             elif CHANNEL_POOL == 0 and ALPHA < 0:  # plain pixels: one contiguous loop
                 if REDUCE == TOP:
                     for t in range(width):
@@ -241,25 +242,25 @@ def _separable(lo, hi, img, flat, scale, rows, cols, ref, params, lut, top, fina
                     for t in range(width):
                         value = decode(flat[y, t], scale)
                         for s in range(SUMS):
-                            buf[s, t] = _reduce(buf[s, t], guided(value, guide[t], s, params), wy, first)  # noqa
+                            buf[s, t] = _reduce(buf[s, t], guided(value, guide[t], s, params), wy, first, s)
                 else:  # the sums side by side, so that their terms share the work (SoftPool's e^βv)
                     for t in range(width):
                         value = decode(flat[y, t], scale)
                         for s in range(SUMS):
-                            buf[s, t] = _reduce(buf[s, t], transform(value, s, params), wy, first)
+                            buf[s, t] = _reduce(buf[s, t], transform(value, s, params), wy, first, s)
             else:
                 for x in range(img.shape[1]):
                     load_pixel(img, y, x, scale, ALPHA, n, px)
                     for c in range(n):
+                        t = x * n + c
                         if REDUCE == TOP:
-                            _insert(buf, x * n + c, transform(px[c], 0, params), wy, first)
+                            _insert(buf, t, transform(px[c], 0, params), wy, first)
                         elif GUIDED:
                             for s in range(SUMS):
-                                buf[s, x * n + c] = _reduce(buf[s, x * n + c], guided(px[c], guide[x * n + c], s, params),  # noqa
-                                                            wy, first)
+                                buf[s, t] = _reduce(buf[s, t], guided(px[c], guide[t], s, params), wy, first, s)
                         else:
                             for s in range(SUMS):
-                                buf[s, x * n + c] = _reduce(buf[s, x * n + c], transform(px[c], s, params), wy, first)  # noqa
+                                buf[s, t] = _reduce(buf[s, t], transform(px[c], s, params), wy, first, s)
         total_y = 0.0
         for y in range(row_start[i], row_stop[i]):
             total_y += row_weight[row_offset[i] + y - row_start[i]]
@@ -289,8 +290,8 @@ def _separable(lo, hi, img, flat, scale, rows, cols, ref, params, lut, top, fina
                             at = j * BOX_COLS * n + c
                             first, second = buf[0, at], buf[SUMS - 1, at]
                             for d in range(1, BOX_COLS):
-                                first = _reduce(first, buf[0, at + d * n], 1.0, False)
-                                second = _reduce(second, buf[SUMS - 1, at + d * n], 1.0, False)
+                                first = _reduce(first, buf[0, at + d * n], 1.0, False, 0)
+                                second = _reduce(second, buf[SUMS - 1, at + d * n], 1.0, False, SUMS - 1)
                             total = float(BOX_ROWS * BOX_COLS)
                             if SUMS == 1:  # a compile-time choice: one tuple type survives
                                 value = finish((first,), total, params)

@@ -55,12 +55,12 @@ def visit(img, scale, y, x, a, b, px, w, state):
     for c in range(CHANNELS):
         if USE_LUT:  # integer pixels: each term looked up, not computed
             for s in range(SUMS):
-                sums[c, s] = _reduce(sums[c, s], lut[s, int(px[c])], w, first)
+                sums[c, s] = _reduce(sums[c, s], lut[s, int(px[c])], w, first, s)
         elif REDUCE == TOP:
             _insert(ranked, c, transform(px[c], 0, params), w, first)
         else:
             for s in range(SUMS):
-                sums[c, s] = _reduce(sums[c, s], transform(px[c], s, params), w, first)
+                sums[c, s] = _reduce(sums[c, s], transform(px[c], s, params), w, first, s)
 
 
 TEMPLATE = Lazy(_separable)
