@@ -12,7 +12,10 @@ one. Numba itself is set up first (one trivial kernel), so the first method is n
 it. ``learned`` runs with an operator made for each ``k`` (no ``--size``: it pools by its own k);
 a method that refuses a geometry (gated pooling takes k only) has no figure for it.
 Prints every call's seconds, then the median, the maximum and the total: the targets are a median
-≤ 1 s and a maximum ≤ 3 s per call on 2 cores.
+≤ 1 s and a maximum ≤ 3 s per call on 2 cores. A call may compile several kernels (DPID: the box
+mean, its smoothing and the weighted mean): the last line also gives the median and the largest
+compile time of a single kernel (Numba's compile of one dpdown function, the functions it
+inlines included).
 """
 
 from __future__ import annotations
@@ -40,6 +43,27 @@ def _setup(x):
 
 _setup(1)  # Numba's CPU target, set up once for every method
 
+from numba.core import dispatcher
+
+compiled = []  # (kernel, seconds) of each dpdown function compiled during a call
+_compile = dispatcher.Dispatcher.compile
+_depth = [0]
+
+
+def _timed_compile(self, sig):
+    _depth[0] += 1
+    start = time.perf_counter()
+    try:
+        return _compile(self, sig)
+    finally:
+        _depth[0] -= 1
+        took = time.perf_counter() - start
+        if _depth[0] == 0 and self.py_func.__module__.startswith("dpdown") and took > 0.01:
+            compiled.append((self.py_func.__qualname__, took))
+
+
+dispatcher.Dispatcher.compile = _timed_compile
+
 methods, cases, geometries = json.loads(sys.argv[1])
 rng = np.random.default_rng(0)
 images = {"RGB uint8": rng.integers(0, 256, (48, 64, 3), dtype=np.uint8),
@@ -66,6 +90,7 @@ for method in methods:
             params = {}
             if method == "learned":
                 params["operator"] = operator(geometry, img.shape[2] - (case == "RGBA uint8"))
+            compiled.clear()
             start = time.perf_counter()
             try:
                 dpdown.downscale(img, method=method, **args, **params)
@@ -75,7 +100,7 @@ for method in methods:
             start = time.perf_counter()
             dpdown.downscale(img, method=method, **args, **params)
             warm = time.perf_counter() - start
-            print(json.dumps([method, case, geometry, max(first - warm, 0.0)]), flush=True)
+            print(json.dumps([method, case, geometry, max(first - warm, 0.0), compiled]), flush=True)
 """
 
 CASES = ["RGB uint8", "RGBA uint8", "float32 RGB"]
@@ -90,7 +115,8 @@ def measure(methods, cases=CASES, geometries=GEOMETRIES, env=None):
                                  stdout=subprocess.PIPE, text=True, env=env)
         rows = []
         for line in child.stdout:
-            rows.append(tuple(json.loads(line)))
+            method, case, geometry, seconds, kernels = json.loads(line)
+            rows.append((method, case, geometry, seconds, tuple(map(tuple, kernels))))
             print(f"  {rows[-1][0]:<12} {rows[-1][1]:<12} {str(rows[-1][2]):>5}  {rows[-1][3]:6.2f} s",
                   file=sys.stderr, flush=True)
         if child.wait():
@@ -100,8 +126,11 @@ def measure(methods, cases=CASES, geometries=GEOMETRIES, env=None):
 
 def summary(rows):
     seconds = [r[3] for r in rows]
+    kernels = [kernel for r in rows for kernel in r[4]]
     return dict(calls=len(seconds), median=statistics.median(seconds), max=max(seconds), total=sum(seconds),
-                worst=max(rows, key=lambda r: r[3])[:3])
+                worst=max(rows, key=lambda r: r[3])[:3], kernels=len(kernels),
+                kernel_median=statistics.median(k[1] for k in kernels) if kernels else 0.0,
+                kernel_worst=max(kernels, key=lambda k: k[1]) if kernels else ("none", 0.0))
 
 
 def table(rows):
@@ -117,7 +146,9 @@ def table(rows):
     s = summary(rows)
     lines.append("")
     lines.append(f"{s['calls']} first calls: median {s['median']:.2f} s, max {s['max']:.2f} s "
-                 f"({' '.join(map(str, s['worst']))}), total {s['total']:.1f} s")
+                 f"({' '.join(map(str, s['worst']))}), total {s['total']:.1f} s; "
+                 f"{s['kernels']} kernels compiled in them: median {s['kernel_median']:.2f} s, "
+                 f"max {s['kernel_worst'][1]:.2f} s ({s['kernel_worst'][0]})")
     return "\n".join(lines)
 
 
