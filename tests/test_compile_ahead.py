@@ -4,6 +4,7 @@ The disk cache is what carries a compiled kernel from one process to the next, s
 run fresh processes on a cache folder of their own (``NUMBA_CACHE_DIR``).
 """
 
+import ast
 import json
 import os
 import subprocess
@@ -86,6 +87,29 @@ def test_a_kernels_digest_does_not_change_when_numba_compiles_it(tmp_path):
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
     out = subprocess.run([sys.executable, "-c", STABLE], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True", out.stdout + out.stderr
+
+
+SHARED = r"""
+import numpy as np
+import dpdown
+from dpdown.kernels import jit
+img = np.random.default_rng(0).random((9, 11, 3)).astype(np.float32)
+for method in ("avg", "sum"):
+    dpdown.downscale(img, 2, method=method)  # compiles: the cache folder is empty
+print(sorted(name for (module, name), ssa in jit._INLINED_IR))
+"""
+
+
+def test_an_inlined_helper_is_made_once_for_variants_that_bind_it_alike(tmp_path):
+    """Each inlined helper's IR is made once per process (jit._reuse_inlined_ir), keyed by
+    its digest, which covers only the bindings it reads: avg and sum bind different rules,
+    but the pixel store reads neither, so both variants inline one ``store``."""
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", SHARED], env=env, capture_output=True, text=True, check=True)
+    names = ast.literal_eval(out.stdout)
+    stores = [n for n in names if n.startswith("store_")]
+    finishes = [n for n in names if n.startswith("mean_") or n.startswith("_sum_")]
+    assert len(stores) == 1 and len(finishes) == 2, names
 
 
 def test_compile_kinds_and_bad_requests():
