@@ -112,7 +112,7 @@ def test_block_sizes_compiled_in(monkeypatch, name, params, k, dtype, twin):
         assert_output_close(out, twin(naive.working(img), k), 1e-6 if name == "dpp" else 1e-9)  # as test_methods
 
 
-@pytest.mark.parametrize("name,params", [("avg", {}), ("ordinal", dict(pool_range=3)), ("dpid", {})], ids=str)
+@pytest.mark.parametrize("name,params", [("avg", {}), ("max", {}), ("dpid", {})], ids=str)
 def test_block_size_compiled_in_with_alpha(monkeypatch, name, params):
     """With alpha the walkers compile in k = 2 only (shared.COMPILED_BLOCKS_WITH_ALPHA): the
     block path, colour premultiplied and divided again as it is stored, gives the numbers of

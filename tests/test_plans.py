@@ -45,6 +45,10 @@ def test_images_with_alpha_compile_in_only_the_blocks_that_pay():
     assert [plan(avg._kernel, rgba, k=k, alpha=True).box_cols for k in (3, 4)] == [0, 0]
     assert plan(avg._kernel, rgba, k=3, alpha=True) == plan(avg._kernel, rgba, k=5, alpha=True)  # one variant
     assert plan(avg._kernel, rgba, k=3).box_cols == 3  # four bands, no alpha
+    # rules whose block loops bought nothing with alpha compile in none: one variant for every k
+    assert plan(ordinal._KERNEL, rgba, k=2, alpha=True, params=(2.0,)).box_cols == 0
+    assert plan(ordinal._KERNEL, rgba, k=2, params=(2.0,)).box_cols == 2
+    assert plan(softpool._BOUNDED, rgba, k=2, alpha=True, params=(1.0,)).box_cols == 0
 
 
 def test_coverage_footprints_have_no_block_and_no_integer_sum():

@@ -46,7 +46,8 @@ def _top_two(first, second, params):
     return (params[1] * first + params[2] * second) / (params[1] + params[2])
 
 
-_KERNEL = separable_kernel("ordinal", identity, _weighted, reduce=TOP, pair=_top_two)
+# with alpha a compiled-in block size bought nothing (RGBA uint8: −2 % to 8 %, docs/benchmarks.md)
+_KERNEL = separable_kernel("ordinal", identity, _weighted, reduce=TOP, pair=_top_two, alpha_blocks=False)
 
 
 def softmax(weights):

@@ -347,7 +347,7 @@ class SeparableKernel(Kernel):
     walker = "separable"
 
     def __init__(self, name, transform, finish, sums=1, reduce=SUM, lut=False, guided=None, exact=None,
-                 int_power=None, pair=None, weighted=False, weights=None, **bindings):
+                 int_power=None, pair=None, weighted=False, weights=None, alpha_blocks=True, **bindings):
         assert guided is None or (transform is None and not lut and reduce == SUM)
         assert int_power is None or reduce == SUM
         self.int_power = (1 if transform is identity and reduce == SUM else 0) if int_power is None else int_power
@@ -364,6 +364,7 @@ class SeparableKernel(Kernel):
         self.sums = sums
         self.lut = lut
         self.weighted = weighted
+        self.alpha_blocks = alpha_blocks
         self._fill = {}
 
     def uses_lut(self, work):
@@ -417,7 +418,7 @@ def separable_plan(kernel, work, target="cpu", params=None, footprint=None, fina
     shared = layout(work, target)
     plain = work.alpha < 0 and not work.channel_pool[0] and target == "cpu"
     ranked = plain and kernel.rule["transform"] is identity  # ranking: the term is the value itself
-    blocks = block_fields(footprint, shared)
+    blocks = block_fields(footprint if kernel.alpha_blocks or work.alpha < 0 or target != "cpu" else None, shared)
     box_rows, box_cols = blocks["box_rows"], blocks["box_cols"]
     if reduce == TOP:
         r = int(params[0])
@@ -482,6 +483,8 @@ def separable_kernel(name, transform, finish, **options):
     are ``w·v`` and ``w`` (a weighted mean): from a table only ``w`` is looked up (``WEIGHTED``);
     ``weights``, that table of ``w`` compiled in as a constant, for uint8 images: LLVM then
     vectorises the lookups, which it cannot do from a table passed in (nothing tells it the
-    table and the row sums do not overlap)."""
+    table and the row sums do not overlap). ``alpha_blocks=False``: on an image with alpha no
+    block size is compiled in on the CPU (one variant for every k), for a rule whose per-pixel
+    work dwarfs what the unrolled block loops save there."""
     return SeparableKernel(name, transform, finish, **options)
 
