@@ -96,7 +96,7 @@ from dpdown.kernels import jit
 img = np.random.default_rng(0).random((9, 11, 3)).astype(np.float32)
 for method in ("avg", "sum"):
     dpdown.downscale(img, 2, method=method)  # compiles: the cache folder is empty
-print(sorted(name for (module, name), ssa in jit._INLINED_IR))
+print(sorted(name for module, name, ssa in jit._INLINED_IR))
 """
 
 

@@ -85,7 +85,7 @@ class Lazy:
         fn.__qualname__ = f"{self.name}_{self.digest()}"
         fn.__module__ = self.py_func.__module__
         if self.options.get("inline") == "always":
-            _INLINED_AS[fn] = (fn.__module__, fn.__qualname__)
+            _INLINED.add(fn)
         return fn
 
     def compiled(self, target="cpu"):
@@ -192,10 +192,10 @@ def _serialise_cache_saves():
     caching.IndexDataCacheFile.save = locked_save
 
 
-_INLINED_AS = weakref.WeakKeyDictionary()
-"""An inlined helper's Python function, as :meth:`Lazy.python_function` made it → its name,
-which carries the digest of its code and bindings: equal names, equal IR."""
-_INLINED_IR = {}  # (that name, in SSA form or not) → the helper's untyped IR
+_INLINED = weakref.WeakSet()
+"""The inlined helpers' Python functions, as :meth:`Lazy.python_function` made them: their
+qualified names carry the digest of their code and bindings, so equal names, equal IR."""
+_INLINED_IR = {}  # (module, qualified name, in SSA form or not) → a helper's untyped IR
 
 
 def _reuse_inlined_ir():
@@ -217,10 +217,9 @@ def _reuse_inlined_ir():
         return
 
     def reuse(self, func, enable_ssa=False):
-        name = _INLINED_AS.get(func)
-        if name is None:
+        if func not in _INLINED:
             return make(self, func, enable_ssa)
-        key = name, enable_ssa
+        key = func.__module__, func.__qualname__, enable_ssa
         if key not in _INLINED_IR:
             _INLINED_IR[key] = make(self, func, enable_ssa)
         self.flags.enable_ssa = enable_ssa  # as Numba's own sets it, on every call

@@ -18,7 +18,7 @@ from ..errors import ParameterError
 from ..kernels.reductions import MAX_AND_SUM
 from ..kernels.walkers.footprint import pooling_kernel
 from ..kernels.walkers.launch import run
-from ..kernels.walkers.separable import separable_kernel
+from ..kernels.walkers.separable import identity, separable_kernel
 from .registry import Method, Param, register
 
 GATED = False  # gated pooling (the mix a learned gate) or mixed pooling (a fixed mix), bound per method
@@ -52,17 +52,12 @@ _MIXED = pooling_kernel("mixed", _acc_width, _accumulate, _finalize, GATED=False
 _GATED = pooling_kernel("gated", _acc_width, _accumulate, _finalize, GATED=True)
 
 
-def _value(v, s, params):
-    """The term of both sums: the value itself."""
-    return v
-
-
 def _mix(sums, total, params):
     """``a·max + (1 − a)·mean`` from the footprint's max and coverage-weighted sum."""
     return params[0] * sums[0] + (1.0 - params[0]) * sums[1] / total
 
 
-_MIXED_SEPARABLE = separable_kernel("mixed_sep", _value, _mix, sums=2, reduce=MAX_AND_SUM)
+_MIXED_SEPARABLE = separable_kernel("mixed_sep", identity, _mix, sums=2, reduce=MAX_AND_SUM)
 
 
 def mixed(work, footprint, mix=0.5):

@@ -47,7 +47,8 @@ def _top_two(first, second, params):
 
 
 # with alpha a compiled-in block size bought nothing (RGBA uint8: −2 % to 8 %, docs/benchmarks.md)
-_KERNEL = separable_kernel("ordinal", identity, _weighted, reduce=TOP, pair=_top_two, alpha_blocks=False)
+_KERNEL = separable_kernel("ordinal", identity, _weighted, reduce=TOP, pair=_top_two,
+                           alpha_blocks=frozenset())
 
 
 def softmax(weights):

@@ -86,7 +86,7 @@ _BETA = pooling_kernel("softpool", _acc_width, _accumulate, _finalize, logit=_be
 _FILTER = pooling_kernel("lip_filter", _acc_width, _accumulate, _finalize, logit=_filter_logit)
 # with alpha (no table: e^βv per value) a compiled-in block size bought 3–4 % (docs/benchmarks.md)
 _BOUNDED = separable_kernel("softpool_bounded", _soft_terms, _soft_ratio, sums=2, lut=True, weighted=True,
-                            alpha_blocks=False)
+                            alpha_blocks=frozenset())
 BOUNDED_BETA = 700.0  # e^700 < float64's maximum, e^-700 > its smallest normal number
 
 

@@ -59,7 +59,7 @@ import numpy as np
 
 from .. import colour
 from ..jit import Lazy, inline, jit, specialise
-from ..reductions import SUM, TOP
+from ..reductions import MAX_OF, MIN_OF, SUM, TOP
 from ..rules import (  # the names a variant binds, declared in rules.py
     ALPHA,
     BOX_COLS,
@@ -89,7 +89,7 @@ from ..rules import (  # the names a variant binds, declared in rules.py
     transform,
 )
 from .folds import _insert, _reduce
-from .shared import Kernel, Plan, block_fields, encode, layout, load_pixel, store
+from .shared import COMPILED_BLOCKS_WITH_ALPHA, Kernel, Plan, block_fields, encode, layout, load_pixel, store
 
 
 @inline
@@ -347,7 +347,8 @@ class SeparableKernel(Kernel):
     walker = "separable"
 
     def __init__(self, name, transform, finish, sums=1, reduce=SUM, lut=False, guided=None, exact=None,
-                 int_power=None, pair=None, weighted=False, weights=None, alpha_blocks=True, **bindings):
+                 int_power=None, pair=None, weighted=False, weights=None,
+                 alpha_blocks=COMPILED_BLOCKS_WITH_ALPHA, **bindings):
         assert guided is None or (transform is None and not lut and reduce == SUM)
         assert int_power is None or reduce == SUM
         self.int_power = (1 if transform is identity and reduce == SUM else 0) if int_power is None else int_power
@@ -418,7 +419,7 @@ def separable_plan(kernel, work, target="cpu", params=None, footprint=None, fina
     shared = layout(work, target)
     plain = work.alpha < 0 and not work.channel_pool[0] and target == "cpu"
     ranked = plain and kernel.rule["transform"] is identity  # ranking: the term is the value itself
-    blocks = block_fields(footprint if kernel.alpha_blocks or work.alpha < 0 or target != "cpu" else None, shared)
+    blocks = block_fields(footprint, shared, kernel.alpha_blocks)
     box_rows, box_cols = blocks["box_rows"], blocks["box_cols"]
     if reduce == TOP:
         r = int(params[0])
@@ -428,7 +429,7 @@ def separable_plan(kernel, work, target="cpu", params=None, footprint=None, fina
                 and kernel.rule["pair"] is not _no_term)
         return SeparablePlan(**shared, sums=2 * r, top_r=r, raw=ranked and unit,
                              raw_slots=r if ranked and unit else 0, pair=pair, **blocks)
-    raw = ranked and reduce != SUM
+    raw = ranked and reduce in (MAX_OF, MIN_OF)
     unsigned = work.pixels.dtype.kind == "u" and colour.transfer(work)[0] == colour.NONE
     column_max = footprint.rows.longest * int(np.iinfo(work.pixels.dtype).max) ** kernel.int_power \
         if unsigned and footprint is not None else 2 ** 32  # a column's largest integer sum
@@ -449,8 +450,8 @@ def _no_term(*args):
 
 
 def identity(v, s, params):
-    """The term of rules that pool the values themselves (avg, sum, max, min, ordinal): with
-    it the walker may rank or add the stored values directly (``RAW``, ``INT_SUM``)."""
+    """The term of rules that pool the values themselves (avg, sum, max, min, mixed, ordinal):
+    with it the walker may rank or add the stored values directly (``RAW``, ``INT_SUM``)."""
     return v
 
 
@@ -483,8 +484,8 @@ def separable_kernel(name, transform, finish, **options):
     are ``w·v`` and ``w`` (a weighted mean): from a table only ``w`` is looked up (``WEIGHTED``);
     ``weights``, that table of ``w`` compiled in as a constant, for uint8 images: LLVM then
     vectorises the lookups, which it cannot do from a table passed in (nothing tells it the
-    table and the row sums do not overlap). ``alpha_blocks=False``: on an image with alpha no
-    block size is compiled in on the CPU (one variant for every k), for a rule whose per-pixel
-    work dwarfs what the unrolled block loops save there."""
+    table and the row sums do not overlap). ``alpha_blocks``: the block sizes compiled in on
+    an image with alpha, on the CPU (default ``shared.COMPILED_BLOCKS_WITH_ALPHA``; none for a
+    rule whose per-pixel work dwarfs what the unrolled block loops save there)."""
     return SeparableKernel(name, transform, finish, **options)
 

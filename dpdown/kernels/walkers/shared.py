@@ -126,16 +126,16 @@ COMPILED_BLOCKS = frozenset(int(k) for k in os.environ.get("DPDOWN_COMPILED_BLOC
 COMPILED_BLOCKS_WITH_ALPHA = frozenset({2})
 
 
-def block_sizes(footprint, target, alpha=False):
+def block_sizes(footprint, target, alpha=False, alpha_sizes=COMPILED_BLOCKS_WITH_ALPHA):
     """``(rows, cols)`` of the block compiled into a variant, or ``(0, 0)``. On the CPU: where
     every coverage is 1 and the columns tile in blocks (``Axis.block``, which checks the column
     weights). On the GPU, where each thread reads its own footprint: any footprints of unit
     coverage whose longest spans are the sizes (windows of any stride). Both sizes in
-    ``COMPILED_BLOCKS`` (and, for an image with ``alpha`` on the CPU,
-    ``COMPILED_BLOCKS_WITH_ALPHA``)."""
+    ``COMPILED_BLOCKS`` (and, for an image with ``alpha`` on the CPU, in ``alpha_sizes``: by
+    default ``COMPILED_BLOCKS_WITH_ALPHA``; a kernel may compile in fewer)."""
     if footprint is None:
         return 0, 0
-    sizes = COMPILED_BLOCKS & COMPILED_BLOCKS_WITH_ALPHA if alpha and target == "cpu" else COMPILED_BLOCKS
+    sizes = COMPILED_BLOCKS & alpha_sizes if alpha and target == "cpu" else COMPILED_BLOCKS
     box_rows = footprint.rows.longest
     if target == "cuda":
         box_cols = footprint.cols.longest if box_rows in sizes and footprint.unit_coverage else 0
@@ -144,13 +144,13 @@ def block_sizes(footprint, target, alpha=False):
     return (box_rows, box_cols) if box_cols in sizes else (0, 0)
 
 
-def block_fields(footprint, fields) -> dict:
+def block_fields(footprint, fields, alpha_sizes=COMPILED_BLOCKS_WITH_ALPHA) -> dict:
     """The plan fields of the block compiled in for an image with the shared plan
-    ``fields`` (:func:`layout`; :func:`block_sizes`): ``box_rows``, ``box_cols``, and on the GPU
+    ``fields`` (:func:`layout`; :func:`block_sizes`, ``alpha_sizes`` its): ``box_rows``, ``box_cols``, and on the GPU
     the part of it a thread loads at once, ``preload_rows`` (:func:`preload_rows`) ×
     ``preload_cols`` (the block's columns, at least 1: a local array's size)."""
     target = fields["target"]
-    box_rows, box_cols = block_sizes(footprint, target, fields["alpha"] >= 0)
+    box_rows, box_cols = block_sizes(footprint, target, fields["alpha"] >= 0, alpha_sizes)
     blocks = dict(box_rows=box_rows, box_cols=box_cols)
     if target == "cuda":
         blocks.update(preload_rows=preload_rows(box_rows, box_cols, fields["channels"]),
