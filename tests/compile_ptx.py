@@ -8,7 +8,7 @@ does not compile for a real GPU would pass it. Here every method runs once on sm
 launches recorded instead of run (``benchmarks/cuda_static.py``), as do the evaluation's
 scoring and resampling; each recorded kernel is then compiled by NVVM to PTX for compute
 capability ``--cc`` (default 9.0) with the argument types of its launch. Needs libNVVM
-(``pip install "cuda-toolkit[nvvm]==13.*"``), no driver and no GPU. Prints one line per
+(``pip install "cuda-toolkit[nvvm,nvrtc]==13.*"``), no driver and no GPU. Prints one line per
 kernel and exits 1 if any fails to compile.
 """
 

@@ -25,7 +25,7 @@ def nvvm_problem():
 def test_every_cuda_kernel_compiles_to_ptx_for_sm_90():
     problem = nvvm_problem()
     if problem and not os.environ.get("DPDOWN_REQUIRE_NVVM"):
-        pytest.skip(f"no libNVVM ({problem}); pip install 'cuda-toolkit[nvvm]==13.*'")
+        pytest.skip(f"no libNVVM ({problem}); pip install 'cuda-toolkit[nvvm,nvrtc]==13.*'")
     env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
     result = subprocess.run([sys.executable, str(SCRIPT), "--cc", "9.0"], capture_output=True, text=True, env=env,
                             timeout=1800)
