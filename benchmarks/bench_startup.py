@@ -74,7 +74,7 @@ def main():
     args = parser.parse_args()
     names = args.method or METHODS
     dpdown = dpdown_command()
-    # PYTHONDONTWRITEBYTECODE (set on some CI machines) would have every run compile dpdown's
+    # PYTHONDONTWRITEBYTECODE (set on some machines, this project's CI among them) would have every run compile dpdown's
     # modules from source again: an installed package has its bytecode written at install time
     env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "PYTHONDONTWRITEBYTECODE")}
 
