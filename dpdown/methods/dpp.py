@@ -145,7 +145,7 @@ def _weight_for(reward_power):
 _KERNELS = per_lambda(lambda name, f: pooling_kernel(f"dpp_{name}", _acc_width, _accumulate, _finalize,
                                                      weight=_weight_for(f)), weights=True)
 _SEPARABLE = per_lambda(lambda name, f: separable_kernel(f"dpp_sep_{name}", None, _ratio, sums=2, guided=_term,
-                                                         weight=_weight_for(f)))
+                                                         weighted=True, weight=_weight_for(f)))
 
 
 # Lite-DPP as a block rule (kernels/walkers/block.py): where the footprints tile the image in blocks, each

@@ -34,7 +34,8 @@ Where every column's coverage is 1 no weight is read. Where besides the columns 
 tiled in blocks of ``k`` (window stride = k, coverage at an integer ratio:
 ``Axis.block``), ``k`` is compiled in for the common sizes (``BOX``,
 ``COMPILED_BLOCKS``): the column loops unroll and LLVM turns the strided reads of
-interleaved channels into vector shuffles (docs/benchmarks.md has the gains). Blocks cut
+interleaved channels into vector shuffles (docs/benchmarks.md has the gains), and a whole
+block's rows are added or ranked as integers (``INT_SUM``, ``RAW``) in one pass. Blocks cut
 short by the image's edge take the loop sized at run time; both run the same
 ``_pixel_values``/``_exact_pixel``. In whole blocks of an image without alpha, the output
 values are computed from scalars, not the per-pixel ``sums``/``vals`` arrays, which lets
@@ -47,6 +48,10 @@ per output pixel and channel, ``guided(v, g, s, params)``. Where no input column
 to two footprints (windows with stride ≥ k, coverage at an integer ratio) each column has
 one guide value per output row, spread over the row once (``guide``), and the terms are
 summed like any separable rule's: one contiguous, vectorised loop per input row.
+
+A rule whose two terms are ``w·v`` and ``w`` (``weighted``: SoftPool, DPP) has ``w`` made
+once per value (``WEIGHTED``), looked up or computed: LLVM does not merge the two
+computations of it that the terms would each make.
 
 Its CUDA twin is :mod:`dpdown.kernels.walkers.separable_cuda`.
 """
@@ -166,6 +171,72 @@ def _pixel_values(x0, x1, unit, col_weight, first_weight, total, n_rows, scale, 
 
 
 
+@inline
+def _int_term(v):
+    """A stored value's integer term (``INT_SUM``): itself (1) or its square (2), as ``SUM_TYPE``."""
+    return SUM_TYPE(v) if INT_SUM == 1 else SUM_TYPE(v) * SUM_TYPE(v)
+
+
+@inline
+def _term(v, t, s, scale, params, lut, guide):
+    """The term stored value ``v`` in column ``t`` adds to sum ``s``, for plain pixels (no
+    alpha, no channel pooling): looked up (``USE_LUT``), or computed from the decoded value
+    (with the column's guide value where the rule is ``GUIDED``)."""
+    if USE_LUT:
+        return lut[s, v]
+    if GUIDED:
+        return guided(decode(v, scale), guide[t], s, params)
+    return transform(decode(v, scale), s, params)
+
+
+@inline
+def _value_weight(v, value, t, params, lut, guide):
+    """A ``WEIGHTED`` rule's weight ``w`` of stored value ``v`` (decoded: ``value``) in column
+    ``t``: its two terms are ``w·value`` and ``w``, so ``w`` is looked up (a table holds only
+    ``w``) or computed — as the rule's second term — once for both."""
+    if USE_LUT:
+        return WEIGHTS[v] if CONSTANT_WEIGHTS else lut[1, v]
+    if GUIDED:
+        return guided(value, guide[t], 1, params)
+    return transform(value, 1, params)
+
+
+@inline
+def _fold(buf, t, v, wy, first, scale, params, lut, guide):
+    """Fold stored value ``v`` of column ``t`` (plain pixels), coverage ``wy``, into the
+    column's sums ``buf[:, t]`` (emptied first when ``first``): its terms side by side, so
+    that they share their work."""
+    if REDUCE == TOP:
+        _insert(buf, t, _term(v, t, 0, scale, params, lut, guide), wy, first)
+    elif WEIGHTED:  # LLVM does not merge a weight computed for each of the two terms
+        value = decode(v, scale)
+        w = _value_weight(v, value, t, params, lut, guide)
+        buf[0, t] = _reduce(buf[0, t], value * w, wy, first, 0)
+        buf[1, t] = _reduce(buf[1, t], w, wy, first, 1)
+    else:
+        for s in range(SUMS):
+            buf[s, t] = _reduce(buf[s, t], _term(v, t, s, scale, params, lut, guide), wy, first, s)
+
+
+@inline
+def _whole_block_rows(flat, y0, width, raw, column_sums):
+    """The ``BOX_ROWS`` input rows of a whole block from ``y0`` on, added (``INT_SUM``) or
+    ranked (``RAW`` max or min) into the column buffers in one pass: the row loop unrolls, and
+    each buffer value is written once instead of once per row. (Float terms so summed gained
+    10–30 % and compiled up to a quarter slower: docs/benchmarks.md.)"""
+    for t in range(width):
+        if INT_SUM:
+            acc = _int_term(flat[y0, t])
+            for d in range(1, BOX_ROWS):
+                acc += _int_term(flat[y0 + d, t])
+            column_sums[t] = acc
+        else:
+            best = flat[y0, t]
+            for d in range(1, BOX_ROWS):
+                best = _reduce(best, flat[y0 + d, t], 1.0, False, 0)
+            raw[0, t] = best
+
+
 @jit(bands=True)
 def _separable(lo, hi, img, flat, scale, rows, cols, ref, params, lut, top, final, out, flat_out):
     row_start, row_stop, row_offset, row_weight = rows
@@ -176,23 +247,28 @@ def _separable(lo, hi, img, flat, scale, rows, cols, ref, params, lut, top, fina
     unit = True  # no column weight to read
     for w in col_weight:
         unit = unit and w == 1.0
+    # the buffers, made once per band: each output row overwrites what it reads
+    buf = np.empty((SUMS, 0 if RAW or INT_SUM else width))
+    raw = np.empty((RAW_SLOTS, width), img.dtype)  # the ranked image values (RAW)
+    carry = np.empty(width if RAW and REDUCE == TOP else 0, img.dtype)
+    merged = np.empty(RAW_SLOTS, img.dtype)
+    column_sums = np.empty(width if INT_SUM else 0, SUM_TYPE)
+    guide = np.zeros(width if GUIDED else 0)  # each input column's guide value
+    px = np.empty(n)
+    sums = np.empty(SUMS)
+    ranked = np.empty((SUMS, 1))
+    vals = np.empty(n)
     for i in range(lo, hi):
-        buf = np.empty((SUMS, 0 if RAW or INT_SUM else width))
-        raw = np.empty((RAW_SLOTS, width), img.dtype)  # the ranked image values (RAW)
-        carry = np.empty(width if RAW and REDUCE == TOP else 0, img.dtype)
-        merged = np.empty(RAW_SLOTS, img.dtype)
-        column_sums = np.empty(width if INT_SUM else 0, SUM_TYPE)
-        guide = np.zeros(width if GUIDED else 0)  # each input column's guide value
         if GUIDED:
             for j in range(n_cols):
                 for x in range(col_start[j], col_stop[j]):
                     for c in range(n):
                         guide[x * n + c] = ref[i, j, c]
-        px = np.empty(n)
-        sums = np.empty(SUMS)
-        ranked = np.empty((SUMS, 1))
-        vals = np.empty(n)
-        for y in range(row_start[i], row_stop[i]):
+        y_from = row_start[i]  # the first row still to reduce into the buffers
+        if BOX_ROWS > 0 and (INT_SUM or (RAW and REDUCE != TOP)) and row_stop[i] - y_from == BOX_ROWS:
+            _whole_block_rows(flat, y_from, width, raw, column_sums)
+            y_from = row_stop[i]
+        for y in range(y_from, row_stop[i]):
             wy = row_weight[row_offset[i] + y - row_start[i]]
             first = y == row_start[i]
             if RAW and REDUCE == TOP:  # insert row y into the ranked slots, slot by slot
@@ -216,7 +292,7 @@ def _separable(lo, hi, img, flat, scale, rows, cols, ref, params, lut, top, fina
                         column_sums[t] += flat[y, t]
             elif INT_SUM == 2:
                 for t in range(width):
-                    square = SUM_TYPE(flat[y, t]) * SUM_TYPE(flat[y, t])
+                    square = _int_term(flat[y, t])
                     column_sums[t] = square if first else column_sums[t] + square
             elif RAW:
                 if first:
@@ -225,29 +301,9 @@ def _separable(lo, hi, img, flat, scale, rows, cols, ref, params, lut, top, fina
                 else:
                     for t in range(width):
                         raw[0, t] = _reduce(raw[0, t], flat[y, t], 1.0, False, 0)
-            elif USE_LUT and WEIGHTED:  # sums Σ w·v, Σ w: one lookup (w) per value
-                for t in range(width):
-                    weight = WEIGHTS[flat[y, t]] if CONSTANT_WEIGHTS else lut[1, flat[y, t]]
-                    buf[0, t] = _reduce(buf[0, t], decode(flat[y, t], scale) * weight, wy, first, 0)
-                    buf[1, t] = _reduce(buf[1, t], weight, wy, first, 1)
-            elif USE_LUT:  # integer pixels: each term looked up, not computed
-                for s in range(SUMS):
-                    for t in range(width):
-                        buf[s, t] = _reduce(buf[s, t], lut[s, flat[y, t]], wy, first, s)
             elif CHANNEL_POOL == 0 and ALPHA < 0:  # plain pixels: one contiguous loop
-                if REDUCE == TOP:
-                    for t in range(width):
-                        _insert(buf, t, transform(decode(flat[y, t], scale), 0, params), wy, first)
-                elif GUIDED:  # the sums side by side, so their terms share the work
-                    for t in range(width):
-                        value = decode(flat[y, t], scale)
-                        for s in range(SUMS):
-                            buf[s, t] = _reduce(buf[s, t], guided(value, guide[t], s, params), wy, first, s)
-                else:  # the sums side by side, so that their terms share the work (SoftPool's e^βv)
-                    for t in range(width):
-                        value = decode(flat[y, t], scale)
-                        for s in range(SUMS):
-                            buf[s, t] = _reduce(buf[s, t], transform(value, s, params), wy, first, s)
+                for t in range(width):
+                    _fold(buf, t, flat[y, t], wy, first, scale, params, lut, guide)
             else:
                 for x in range(img.shape[1]):
                     load_pixel(img, y, x, scale, ALPHA, n, px)
@@ -330,7 +386,8 @@ def _fill_lut(scale, params, lut):
 
 
 TEMPLATE = _separable
-HELPERS = (_reduce, _insert, _exact_pixel, _pixel_values)  # callees first
+HELPERS = (_reduce, _insert, _int_term, _term, _value_weight, _fold, _whole_block_rows, _exact_pixel,
+           _pixel_values)  # callees first
 
 
 class SeparableKernel(Kernel):
@@ -355,7 +412,7 @@ class SeparableKernel(Kernel):
         assert exact is None or transform is identity or self.int_power  # the winner, or the integer sum
         assert weights is None or weighted
         assert pair is None or (transform is identity and reduce == TOP)
-        assert not weighted or (lut and sums == 2)
+        assert not weighted or sums == 2
         super().__init__(name, dict(transform=transform or _no_term, finish=finish, guided=guided or _no_term,
                                     exact=exact or _no_term, pair=pair or _no_term),
                          dict(bindings, REDUCE=reduce, GUIDED=guided is not None, CONSTANT_WEIGHTS=weights is not None,
@@ -393,7 +450,7 @@ class SeparablePlan(Plan):
     comments above ``_separable`` say how the walker uses each."""
 
     use_lut: bool = False      # USE_LUT: each term looked up in a table of every stored value (integer images, ``lut`` rules)
-    weighted: bool = False     # WEIGHTED: that table holds a (term, weight) pair per value
+    weighted: bool = False     # WEIGHTED: plain pixels of a rule whose terms are w·v and w: w made once per value
     sums: int = 1              # SUMS: sums per channel handed to ``finish`` (2·top_r slots for a TOP rule)
     top_r: int = 0             # TOP_R: a TOP rule's r, compiled in so that its slot loops unroll (0 otherwise)
     raw: bool = False          # RAW: rank the stored values themselves and decode only the winners (CPU)
@@ -436,7 +493,7 @@ def separable_plan(kernel, work, target="cpu", params=None, footprint=None, fina
     int_sum = kernel.int_power if (plain and kernel.sums == 1 and column_max < 2 ** 32
                                    and footprint.unit_coverage) else 0
     return SeparablePlan(
-        **shared, use_lut=kernel.uses_lut(work), weighted=kernel.weighted and kernel.uses_lut(work), sums=kernel.sums,
+        **shared, use_lut=kernel.uses_lut(work), weighted=kernel.weighted and plain, sums=kernel.sums,
         raw=raw, raw_slots=1 if raw else 0, int_sum=int_sum,
         sum_type=np.uint16 if int_sum and column_max < 2 ** 16 else np.uint32,
         exact=bool(final and kernel.exact is not None and unsigned and (int_sum or raw)),
@@ -481,7 +538,8 @@ def separable_kernel(name, transform, finish, **options):
     integer sum (of values or squares) or winner over ``count`` pixels (``EXACT``); ``pair(
     first, second, params)``, for a TOP rule with r ≤ 2, the working value from the two largest
     values of a footprint whose every coverage is 1 (``PAIR``). ``weighted`` says the two terms
-    are ``w·v`` and ``w`` (a weighted mean): from a table only ``w`` is looked up (``WEIGHTED``);
+    are ``w·v`` and ``w`` (a weighted mean; ``w`` the second term): the walker makes ``w`` once
+    per value, from a table of ``w`` alone or computed (``WEIGHTED``);
     ``weights``, that table of ``w`` compiled in as a constant, for uint8 images: LLVM then
     vectorises the lookups, which it cannot do from a table passed in (nothing tells it the
     table and the row sums do not overlap). ``alpha_blocks``: the block sizes compiled in on
