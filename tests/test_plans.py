@@ -9,7 +9,7 @@ import numpy as np
 from dpdown.core.working import to_working
 from dpdown.kernels import footprints
 from dpdown.kernels.walkers import separable, shared
-from dpdown.methods import avg, extrema, lp, ordinal, softpool
+from dpdown.methods import avg, dpp, extrema, lp, ordinal, softpool
 
 
 def plan(kernel, img, final=True, params=(), blocks=frozenset({2, 3, 4}), alpha=False, **geometry):
@@ -75,6 +75,16 @@ def test_ordinal_top_two_merges_pairs_in_whole_blocks():
 def test_softpool_looks_terms_up_on_integer_images_only():
     assert plan(softpool._BOUNDED, RGB8, k=2, params=(1.0,)).use_lut
     assert not plan(softpool._BOUNDED, RGBF, k=2, params=(1.0,)).use_lut
+
+
+def test_weighted_rules_make_each_weight_once_for_plain_pixels():
+    # SoftPool's e^βx and DPP's α + ρ(x − g) are each the weight w of terms w·x and w
+    assert plan(softpool._BOUNDED, RGB8, k=2, params=(1.0,)).weighted  # looked up
+    assert plan(softpool._BOUNDED, RGBF, k=2, params=(1.0,)).weighted  # computed
+    assert plan(dpp._SEPARABLE[1.0], RGB8, k=3, params=(1.0, 1.0, 0.0)).weighted
+    rgba = np.zeros((12, 12, 4), np.uint8)  # pixels loaded one by one: no such path
+    assert not plan(softpool._BOUNDED, rgba, k=2, alpha=True, params=(1.0,)).weighted
+    assert not plan(avg._kernel, RGB8, k=2).weighted
 
 
 def test_constants_are_the_fields_in_capitals():

@@ -222,8 +222,8 @@ def _fold(buf, t, v, wy, first, scale, params, lut, guide):
 def _whole_block_rows(flat, y0, width, raw, column_sums):
     """The ``BOX_ROWS`` input rows of a whole block from ``y0`` on, added (``INT_SUM``) or
     ranked (``RAW`` max or min) into the column buffers in one pass: the row loop unrolls, and
-    each buffer value is written once instead of once per row. (Float terms so summed gained
-    10–30 % and compiled up to a quarter slower: docs/benchmarks.md.)"""
+    each buffer value is written once instead of once per row. (Float terms are summed row
+    by row: in one pass they compiled markedly slower for a smaller gain, docs/benchmarks.md.)"""
     for t in range(width):
         if INT_SUM:
             acc = _int_term(flat[y0, t])
