@@ -53,7 +53,7 @@ SUM_DTYPE = np.uint16  # what it sums in, bound per floor
 @jit(bands=True)
 def _floor(lo, hi, flat, k, check):
     """Every value read once, its ``term`` summed down each column of k rows (uint16 sums of the
-    values themselves: exact for k² ≤ 257)."""
+    values themselves: exact for k ≤ 257)."""
     width = flat.shape[1]
     for i in range(lo, hi):
         sums = np.zeros(width, SUM_DTYPE)

@@ -283,24 +283,13 @@ def _separable(lo, hi, img, flat, scale, rows, cols, ref, params, lut, top, fina
                 if seen < TOP_R:
                     for t in range(width):
                         raw[seen, t] = carry[t]
-            elif INT_SUM == 1:
-                if first:
-                    for t in range(width):
-                        column_sums[t] = flat[y, t]
-                else:
-                    for t in range(width):
-                        column_sums[t] += flat[y, t]
-            elif INT_SUM == 2:
+            elif INT_SUM:
                 for t in range(width):
-                    square = _int_term(flat[y, t])
-                    column_sums[t] = square if first else column_sums[t] + square
+                    term = _int_term(flat[y, t])
+                    column_sums[t] = term if first else column_sums[t] + term
             elif RAW:
-                if first:
-                    for t in range(width):
-                        raw[0, t] = flat[y, t]
-                else:
-                    for t in range(width):
-                        raw[0, t] = _reduce(raw[0, t], flat[y, t], 1.0, False, 0)
+                for t in range(width):
+                    raw[0, t] = _reduce(raw[0, t], flat[y, t], 1.0, first, 0)
             elif CHANNEL_POOL == 0 and ALPHA < 0:  # plain pixels: one contiguous loop
                 for t in range(width):
                     _fold(buf, t, flat[y, t], wy, first, scale, params, lut, guide)
