@@ -20,7 +20,7 @@ import os
 import tempfile
 
 import numpy as np
-from bench_scale import ROOT, machine, publish
+from common import ROOT, machine, publish
 from PIL import Image
 
 import dpdown

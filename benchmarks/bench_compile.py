@@ -153,7 +153,7 @@ def table(rows):
 
 
 def main():
-    from bench_scale import machine, publish
+    from common import machine, publish
 
     from dpdown.methods import registry
 

@@ -31,7 +31,7 @@ import datetime
 import statistics
 from concurrent.futures import ThreadPoolExecutor
 
-from bench_scale import best_time, machine, test_image
+from common import best_time, machine, test_image
 
 import dpdown
 from dpdown.core.working import to_working

@@ -16,7 +16,7 @@ import datetime
 import os
 import tempfile
 
-from bench_scale import machine, publish, test_image
+from common import machine, publish, test_image
 from PIL import Image
 
 from dpdown.io.one_file import FileOptions, scale_file

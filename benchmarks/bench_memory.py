@@ -61,7 +61,7 @@ def measure(method, shape):
 
 
 def main():
-    from bench_scale import machine, publish
+    from common import machine, publish
 
     from dpdown.methods import registry
 

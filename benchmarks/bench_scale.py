@@ -23,27 +23,16 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import os
-import pathlib
-import platform
 import sys
-import time
 
 import numpy as np
+from common import best_time, machine, publish, test_image
 from PIL import Image
 
 import dpdown
 from dpdown.kernels import bands
 from dpdown.kernels.jit import inline, jit, specialise
 from dpdown.methods import registry
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-
-
-def test_image(width=6000, height=4000):
-    with Image.open(ROOT / "sample_images" / "flower.png") as im:
-        return np.asarray(im.convert("RGB").resize((width, height), Image.LANCZOS))
-
 
 SOFTPOOL_WEIGHTS = np.exp(np.arange(256) / 255.0)  # compiled in as a constant, as SoftPool's table is
 term = None          # a floor's work per value, bound per floor (FLOORS)
@@ -87,35 +76,6 @@ def floor(kernel, flat, k):
     check = np.zeros(-(-flat.shape[0] // k))
     bands.run(kernel, len(check), flat, k, check)
     return check
-
-
-def best_time(fn, repeat, least=0.5):
-    """The fastest of at least ``repeat`` runs after a warm-up, and of as many more as fit in
-    ``least`` seconds: a 3 ms kernel gets ~150 tries, so a neighbour busy for a moment on this
-    shared machine does not set its figure."""
-    fn()
-    times = []
-    while len(times) < repeat or sum(times) < least:
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-def publish(text, record):
-    """Print a result table; with ``record``, append it to docs/benchmarks.md too."""
-    print(text)
-    if record:
-        with open(ROOT / "docs" / "benchmarks.md", "a") as f:
-            f.write("\n" + text.strip("\n") + "\n")
-
-
-def machine():
-    try:
-        model = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if "model name" in line)
-    except (OSError, StopIteration):
-        model = platform.processor() or platform.machine()
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def main(argv=None):

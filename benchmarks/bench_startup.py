@@ -26,7 +26,7 @@ import sys
 import tempfile
 import time
 
-from bench_scale import machine, publish, test_image
+from common import machine, publish, test_image
 from PIL import Image
 
 TARGETS = {"help": 0.3, "warm": 0.8}

@@ -28,6 +28,7 @@ def test_window_axis_matches_ceil_mode(n, k, stride):
 def test_coverage_axis_matches_formula(n, n_out):
     axis = footprints.coverage_axis(n, n_out)
     expected = naive.coverage_spans(n, n_out)
+    assert np.all(axis.stop > axis.start), "every span holds a pixel"
     for i, (xs, ws) in enumerate(expected):
         assert list(range(axis.start[i], axis.stop[i])) == list(xs)
         got = axis.weight[axis.offset[i]:axis.offset[i] + len(xs)]

@@ -25,6 +25,10 @@ from ..errors import ParameterError
 
 @dataclass(frozen=True)
 class Axis:
+    """The input spans of one axis's output indices. Every span holds at least one pixel
+    (``stop > start``; :func:`window_count` drops the empty window): the footprint walker
+    enters its column loop without a test."""
+
     start: np.ndarray   # int64, first input index of each output index
     stop: np.ndarray    # int64, one past the last input index
     offset: np.ndarray  # int64, where each span's weights begin in ``weight``

@@ -49,10 +49,17 @@ def _pool(lo, hi, img, flat, scale, rows, cols, ref, params, lut, top, final, ou
             wy = row_weight[row_offset[i] + y - row_start[i]]
             for j in range(n_cols):
                 first = col_offset[j] - col_start[j]
-                for x in range(col_start[j], col_stop[j]):
+                # every span holds a pixel (footprints.Axis), so the column loop is entered
+                # unguarded and LLVM hoists what a rule reads of params out of it (stochastic's
+                # seed: docs/benchmarks.md)
+                x = col_start[j]
+                while True:
                     load_pixel(img, y, x, scale, ALPHA, n, px)
                     at = (img, scale, y, x, y - row_start[i], x - col_start[j])
                     accumulate(acc, j, px, n, ref, i, wy * col_weight[first + x], params, at)
+                    x += 1
+                    if x >= col_stop[j]:
+                        break
         vals = np.empty(n)
         for j in range(n_cols):
             finalize(acc[j], ref[i, j], params, vals)
