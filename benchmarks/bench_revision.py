@@ -125,8 +125,8 @@ def main(argv=None):
                                capture_output=True, text=True).stdout.strip() or args.revision
     lines = [f"### {datetime.date.today()} — this code against {described}, 6000×4000 RGB uint8 photo", "",
              f"Machine: {machine()}. `python benchmarks/bench_revision.py {args.revision}`: the two codes timed "
-             f"in turn, {args.rounds} round{'s' if args.rounds > 1 else ''} of fresh processes, each figure the best of the rounds (and of at "
-             f"least {args.repeat} runs and half a second's in each).", ""]
+             f"in turn, {args.rounds} round{'s' if args.rounds > 1 else ''} of fresh processes, each figure the "
+             f"best of the rounds (and of at least {args.repeat} runs and half a second's in each).", ""]
     publish("\n".join(lines + table(described, best_of(rounds["old"]), best_of(rounds["new"]), args.k)) + "\n",
             args.record)
 

@@ -25,13 +25,21 @@ def best_time(fn, repeat, least=0.5):
     """The fastest of at least ``repeat`` runs after a warm-up, and of as many more as fit in
     ``least`` seconds: a 3 ms kernel gets ~150 tries, so a neighbour busy for a moment on this
     shared machine does not set its figure."""
-    fn()
-    times = []
-    while len(times) < repeat or sum(times) < least:
-        start = time.perf_counter()
+    return best_times([fn], repeat, least)[0]
+
+
+def best_times(fns, repeat, least=0.5):
+    """:func:`best_time` of each of ``fns``, run in turn (one run of each, then again), so that
+    a neighbour busy for a while slows all of them alike: for a ratio of two of them."""
+    for fn in fns:
         fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    times = [[] for _ in fns]
+    while len(times[0]) < repeat or sum(times[0]) < least:
+        for fn, taken in zip(fns, times):
+            start = time.perf_counter()
+            fn()
+            taken.append(time.perf_counter() - start)
+    return [min(taken) for taken in times]
 
 
 def publish(text, record):
