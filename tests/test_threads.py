@@ -1,5 +1,5 @@
-"""The kernels on several threads: each runs over bands of output rows, one band per thread
-(dpdown.kernels.bands). One case per path through each walker runs on one thread and on
+"""The kernels on several threads: each runs over bands of output rows, taken by the threads
+in turn (dpdown.kernels.bands). One case per path through each walker runs on one thread and on
 several, against its naive twin, and the bands really run at once.
 """
 
@@ -61,8 +61,8 @@ def _equal_naive_on_any_thread_count(threaded, name, params, twin, dtype, geomet
 
 
 def test_bands_run_at_once_without_the_gil(threaded, monkeypatch):
-    """Every band of a kernel runs at the same time, each on its own thread, and the compiled
-    kernel releases the GIL (else the threads would take turns)."""
+    """The bands of a kernel run at the same time, one on each thread, and the compiled kernel
+    releases the GIL (else the threads would take turns)."""
     from dpdown.methods import avg
 
     barrier, seen = threading.Barrier(threaded, timeout=30), set()
@@ -106,7 +106,7 @@ def test_a_kernels_first_call_compiles_it_once(threaded, monkeypatch):
     monkeypatch.setattr(bands, "_RAN", set())
     out = np.zeros(8)
     bands.run(kernel, 8, out)
-    assert calls[0] == bands.split(8, threaded)[0] and sorted(calls) == bands.split(8, threaded) and out.all()
+    assert calls[0] == bands.bands_for(8)[0] and sorted(calls) == bands.bands_for(8) and out.all()
     assert bands._signature(kernel, (out,)) in bands._RAN
 
 

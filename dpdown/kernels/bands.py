@@ -3,7 +3,8 @@
 A kernel that computes output rows independently takes the range of rows to compute as its
 first two arguments, ``lo`` and ``hi``, and is compiled serial with the GIL released
 (``@jit(bands=True)``, :func:`dpdown.kernels.jit._pipeline`). :func:`run` splits the output
-rows into one band per thread and runs the bands on a pool of threads. Numba's own parallel
+rows into a few bands per thread and runs them on a pool of threads, each thread taking the
+next band as it finishes one. Numba's own parallel
 transform (``prange`` with ``parallel=True``) would do the same work at the same speed, but
 compiling it takes about twice as long, and every new kernel is a wait for the user
 (docs/benchmarks.md, first-use compile time).
@@ -15,6 +16,7 @@ processes set it to their share of the cores), else the cores this process may u
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -72,6 +74,9 @@ def split(n_rows: int, count: int) -> list[tuple[int, int]]:
 
 
 _RAN = set()  # (kernel, argument types) that have run once: compiled, or loaded from the cache
+# Bands are taken by the threads in turn, so that a core slowed by another process (or a slower
+# core) computes fewer of them instead of holding up the whole pass.
+BANDS_PER_THREAD = 4
 
 
 def _signature(kernel, args):
@@ -79,13 +84,19 @@ def _signature(kernel, args):
                                  else _signature(None, a) if isinstance(a, tuple) else type(a) for a in args)
 
 
+def bands_for(n_rows: int) -> list[tuple[int, int]]:
+    """The bands :func:`run` splits ``n_rows`` output rows into: ``BANDS_PER_THREAD`` per thread."""
+    return split(n_rows, threads() * BANDS_PER_THREAD)
+
+
 def run(kernel, n_rows: int, *args) -> None:
-    """``kernel(lo, hi, *args)`` for bands of the output rows, one per thread, concurrently.
-    The first band runs in the calling thread; an exception in any band is raised here. The
-    first call for given argument types runs its first band alone: bands that reached a
-    kernel not yet compiled at once would each compile it."""
-    bands = split(n_rows, threads())
-    if len(bands) <= 1:
+    """``kernel(lo, hi, *args)`` for bands of the output rows, on every thread at once, each
+    thread taking the next band as it finishes one. The calling thread takes bands too; an
+    exception in any band is raised here. The first call for given argument types runs its
+    first band alone: bands that reached a kernel not yet compiled at once would each compile
+    it."""
+    bands = bands_for(n_rows)
+    if len(bands) <= 1 or threads() == 1:
         kernel(0, n_rows, *args)
         return
     signature = _signature(kernel, args)
@@ -93,12 +104,16 @@ def run(kernel, n_rows: int, *args) -> None:
         kernel(*bands[0], *args)
         _RAN.add(signature)
         bands = bands[1:]
-        if len(bands) == 1:
-            kernel(*bands[0], *args)
-            return
-    futures = [_pool(len(bands) - 1).submit(kernel, lo, hi, *args) for lo, hi in bands[1:]]
+    next_band = itertools.count().__next__  # one call at a time: the GIL
+
+    def take_bands():
+        while (b := next_band()) < len(bands):
+            kernel(*bands[b], *args)
+
+    helpers = min(threads(), len(bands)) - 1
+    futures = [_pool(helpers).submit(take_bands) for _ in range(helpers)]
     try:
-        kernel(*bands[0], *args)
+        take_bands()
     finally:
         for future in futures:
             future.result()

@@ -13,7 +13,7 @@ A method supplies a *rule*, three small functions compiled into the walker:
 * ``finalize(acc, ref, params, out)`` — the output pixel's working values from ``acc[j]``.
 
 The walker runs over a band of output rows (``lo``–``hi``; :mod:`dpdown.kernels.bands`
-runs one band per thread). For one output row it reads each input row
+runs the bands on every thread). For one output row it reads each input row
 of the footprint once, left to right, feeding every output pixel of the row in turn, so
 the input is read in memory order and each input row is touched by one thread.
 
