@@ -381,16 +381,18 @@ def test_an_interrupted_batch_says_what_finished_through_the_api(tree, tmp_path)
     from dpdown.io import batch
 
     items = batch.collect([tree], tmp_path / "out", recursive=True)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "an earlier test left Ctrl-C handled"
 
     def stop_after_the_first(outcome):
-        # Ctrl-C raised in this thread: its handler runs before raise_signal returns (with
-        # os.kill the kernel picks a thread and Python raises at a later check; once, in CI,
-        # the interrupt never came)
-        signal.raise_signal(signal.SIGINT)
+        signal.raise_signal(signal.SIGINT)  # Ctrl-C; its handler runs before raise_signal returns
 
-    with pytest.raises(Interrupted) as stopped:
-        batch.run(batch.Job(dict(k=2, method="avg")), items, jobs=1, on_outcome=stop_after_the_first)
+    # Python's own Ctrl-C handler, as in a terminal: a job a shell starts in the background
+    # (``cmd &`` in a script) inherits Ctrl-C ignored, and Python then installs none
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(Interrupted) as stopped:
+            batch.run(batch.Job(dict(k=2, method="avg")), items, jobs=1, on_outcome=stop_after_the_first)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     summary = stopped.value.summary
     assert stopped.value.exit_code == 130 and len(summary.outcomes) == 1
     assert len(summary.unfinished) == len(items) - 1
