@@ -74,6 +74,7 @@ def split(n_rows: int, count: int) -> list[tuple[int, int]]:
 
 
 _RAN = set()  # (kernel, argument types) that have run once: compiled, or loaded from the cache
+
 # Bands are taken by the threads in turn, so that a core slowed by another process (or a slower
 # core) computes fewer of them instead of holding up the whole pass.
 BANDS_PER_THREAD = 4
@@ -95,8 +96,9 @@ def run(kernel, n_rows: int, *args) -> None:
     exception in any band is raised here. The first call for given argument types runs its
     first band alone: bands that reached a kernel not yet compiled at once would each compile
     it."""
+    count = threads()
     bands = bands_for(n_rows)
-    if len(bands) <= 1 or threads() == 1:
+    if len(bands) <= 1 or count == 1:
         kernel(0, n_rows, *args)
         return
     signature = _signature(kernel, args)
@@ -110,7 +112,7 @@ def run(kernel, n_rows: int, *args) -> None:
         while (b := next_band()) < len(bands):
             kernel(*bands[b], *args)
 
-    helpers = min(threads(), len(bands)) - 1
+    helpers = min(count, len(bands)) - 1
     futures = [_pool(helpers).submit(take_bands) for _ in range(helpers)]
     try:
         take_bands()

@@ -178,15 +178,21 @@ def _int_term(v):
 
 
 @inline
+def _value_term(value, t, s, params, guide):
+    """The term working value ``value`` in column ``t`` adds to sum ``s``: the rule's
+    ``transform``, or where it is ``GUIDED`` its ``guided`` with the column's guide value."""
+    if GUIDED:
+        return guided(value, guide[t], s, params)
+    return transform(value, s, params)
+
+
+@inline
 def _term(v, t, s, scale, params, lut, guide):
     """The term stored value ``v`` in column ``t`` adds to sum ``s``, for plain pixels (no
-    alpha, no channel pooling): looked up (``USE_LUT``), or computed from the decoded value
-    (with the column's guide value where the rule is ``GUIDED``)."""
+    alpha, no channel pooling): looked up (``USE_LUT``), or computed from the decoded value."""
     if USE_LUT:
         return lut[s, v]
-    if GUIDED:
-        return guided(decode(v, scale), guide[t], s, params)
-    return transform(decode(v, scale), s, params)
+    return _value_term(decode(v, scale), t, s, params, guide)
 
 
 @inline
@@ -196,9 +202,7 @@ def _value_weight(v, value, t, params, lut, guide):
     ``w``) or computed — as the rule's second term — once for both."""
     if USE_LUT:
         return WEIGHTS[v] if CONSTANT_WEIGHTS else lut[1, v]
-    if GUIDED:
-        return guided(value, guide[t], 1, params)
-    return transform(value, 1, params)
+    return _value_term(value, t, 1, params, guide)
 
 
 @inline
@@ -299,13 +303,10 @@ def _separable(lo, hi, img, flat, scale, rows, cols, ref, params, lut, top, fina
                     for c in range(n):
                         t = x * n + c
                         if REDUCE == TOP:
-                            _insert(buf, t, transform(px[c], 0, params), wy, first)
-                        elif GUIDED:
-                            for s in range(SUMS):
-                                buf[s, t] = _reduce(buf[s, t], guided(px[c], guide[t], s, params), wy, first, s)
+                            _insert(buf, t, _value_term(px[c], t, 0, params, guide), wy, first)
                         else:
                             for s in range(SUMS):
-                                buf[s, t] = _reduce(buf[s, t], transform(px[c], s, params), wy, first, s)
+                                buf[s, t] = _reduce(buf[s, t], _value_term(px[c], t, s, params, guide), wy, first, s)
         total_y = 0.0
         for y in range(row_start[i], row_stop[i]):
             total_y += row_weight[row_offset[i] + y - row_start[i]]
@@ -375,7 +376,7 @@ def _fill_lut(scale, params, lut):
 
 
 TEMPLATE = _separable
-HELPERS = (_reduce, _insert, _int_term, _term, _value_weight, _fold, _whole_block_rows, _exact_pixel,
+HELPERS = (_reduce, _insert, _int_term, _value_term, _term, _value_weight, _fold, _whole_block_rows, _exact_pixel,
            _pixel_values)  # callees first
 
 
